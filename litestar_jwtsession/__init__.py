@@ -1,0 +1,68 @@
+"""JWT-backed sessions for Litestar, wire-compatible with unjwt's h3 v2 session adapter."""
+
+from litestar_jwtsession.integration.plugin import JWTSessionPlugin
+from litestar_jwtsession.jose.durations import parse_duration
+from litestar_jwtsession.jose.errors import ErrorCode, SessionError
+from litestar_jwtsession.jose.keys import (
+    JWK,
+    KeyPair,
+    derive_jwk_from_password,
+    export_pem,
+    generate_jwk,
+    import_pem,
+)
+from litestar_jwtsession.session.api import (
+    clear_jwe_session,
+    clear_jws_session,
+    get_jwe_session,
+    get_jwe_session_token,
+    get_jws_session,
+    get_jws_session_token,
+    seal_jwe_session,
+    sign_jws_session,
+    unseal_jwe_session,
+    update_jwe_session,
+    update_jws_session,
+    use_jwe_session,
+    use_jws_session,
+    verify_jws_session,
+)
+from litestar_jwtsession.session.config import CookieOptions, JWESessionConfig, JWSSessionConfig
+from litestar_jwtsession.session.hooks import HookEvent, SessionHooks
+from litestar_jwtsession.session.state import Session, SessionSnapshot
+
+__version__ = "0.1.0"
+
+__all__ = (
+    "JWK",
+    "CookieOptions",
+    "ErrorCode",
+    "HookEvent",
+    "JWESessionConfig",
+    "JWSSessionConfig",
+    "JWTSessionPlugin",
+    "KeyPair",
+    "Session",
+    "SessionError",
+    "SessionHooks",
+    "SessionSnapshot",
+    "clear_jwe_session",
+    "clear_jws_session",
+    "derive_jwk_from_password",
+    "export_pem",
+    "generate_jwk",
+    "get_jwe_session",
+    "get_jwe_session_token",
+    "get_jws_session",
+    "get_jws_session_token",
+    "import_pem",
+    "parse_duration",
+    "seal_jwe_session",
+    "sign_jws_session",
+    "unseal_jwe_session",
+    "update_jwe_session",
+    "update_jws_session",
+    "use_jwe_session",
+    "use_jws_session",
+    "verify_jws_session",
+)

@@ -1,0 +1,1 @@
+"""The Litestar layer: plugin, middleware, guards."""

@@ -1,0 +1,60 @@
+"""The one exception type of the library and its stable error codes.
+
+Codes follow unjwt's names where unjwt has one, so hooks written for either side can switch on
+the same strings (``error.code == "ERR_JWT_EXPIRED"``).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+__all__ = ("ErrorCode", "SessionError")
+
+
+class ErrorCode(StrEnum):
+    """Stable values of :attr:`SessionError.code`."""
+
+    # token shape and crypto
+    JWS_INVALID = "ERR_JWS_INVALID"
+    JWS_SIGNATURE_INVALID = "ERR_JWS_SIGNATURE_VERIFICATION_FAILED"
+    JWS_ALG_NOT_ALLOWED = "ERR_JWS_ALG_NOT_ALLOWED"
+    JWE_INVALID = "ERR_JWE_INVALID"
+    JWE_DECRYPTION_FAILED = "ERR_JWE_DECRYPTION_FAILED"
+    JWE_ALG_NOT_ALLOWED = "ERR_JWE_ALG_NOT_ALLOWED"
+    TOKEN_TOO_LARGE = "ERR_TOKEN_TOO_LARGE"
+    # claims
+    JWT_EXPIRED = "ERR_JWT_EXPIRED"
+    JWT_NBF = "ERR_JWT_NBF"
+    JWT_CLAIM_MISSING = "ERR_JWT_CLAIM_MISSING"
+    JWT_CLAIM_INVALID = "ERR_JWT_CLAIM_INVALID"
+    JWT_TYP_INVALID = "ERR_JWT_TYP_INVALID"
+    JWT_PAYLOAD_INVALID = "ERR_JWT_PAYLOAD_INVALID"
+    CLAIMS_CONVERSION = "ERR_JWT_CLAIMS_CONVERSION"
+    # keys
+    JWK_INVALID = "ERR_JWK_INVALID"
+    JWK_UNSUPPORTED = "ERR_JWK_UNSUPPORTED"
+    KEY_LOOKUP_FAILED = "ERR_KEY_LOOKUP_FAILED"
+    # session life cycle
+    SESSION_READ_ONLY = "ERR_SESSION_READ_ONLY"
+    SESSION_SEAL_FAILED = "ERR_SESSION_SEAL_FAILED"
+    SESSION_NOT_INSTALLED = "ERR_SESSION_NOT_INSTALLED"
+    SESSION_REVOKED = "ERR_SESSION_REVOKED"
+    COOKIE_TOO_LARGE = "ERR_COOKIE_TOO_LARGE"
+
+
+class SessionError(Exception):
+    """Raised (or handed to ``on_error``/``on_expire``) for every session failure.
+
+    ``code`` is one of :class:`ErrorCode`; ``claims`` carries ``jti``/``iat``/``exp`` of an expired
+    token (unjwt calls this the error's ``cause``) so ``on_expire`` can tell which session lapsed.
+    """
+
+    def __init__(self, code: ErrorCode, message: str, *, claims: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.code: ErrorCode = code
+        self.message = message
+        self.claims: dict[str, Any] = claims or {}
+
+    def __repr__(self) -> str:
+        return f"SessionError({self.code.value!r}, {self.message!r})"

@@ -1,0 +1,247 @@
+"""Session configs: what a session is called, how it is keyed, where it travels, how long it lives.
+
+One base dataclass holds every shared field; :class:`JWSSessionConfig` and
+:class:`JWESessionConfig` only add what differs (key kinds, JWE ciphers, PBES2 counts) and build
+their token codec. Everything expensive (key import, registry construction) happens once, in
+``__post_init__``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar, cast
+
+import msgspec
+from litestar.exceptions import ImproperlyConfiguredException
+
+from litestar_jwtsession.jose.durations import Duration, parse_duration
+from litestar_jwtsession.jose.keys import JWK, KeyPair
+from litestar_jwtsession.jose.tokens import ClaimRules, JWECodec, JWSCodec
+from litestar_jwtsession.session.hooks import SessionHooks
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from litestar_jwtsession.session.cookies import CookieSpec
+
+__all__ = ("CookieOptions", "JWESessionConfig", "JWSSessionConfig", "SessionConfig")
+
+ClaimsT = TypeVar("ClaimsT")
+
+# Mirrors h3's cookie chunk limit; also the most chunks unjwt reads back.
+MAX_CHUNKS = 100
+_RESERVED_DEPENDENCY_KEYS = frozenset(
+    {"state", "headers", "cookies", "request", "socket", "data", "query", "scope", "body"}
+)
+
+
+@dataclass
+class CookieOptions:
+    """Attributes of the session cookie (and of each of its chunks)."""
+
+    path: str = "/"
+    """Cookie ``Path``."""
+    domain: str | None = None
+    """Cookie ``Domain``; ``None`` means host-only."""
+    secure: bool = True
+    """Send only over HTTPS (browsers treat ``http://localhost`` as secure)."""
+    httponly: bool | None = None
+    """Hide from JavaScript. ``None``: ``True`` for JWE sessions, ``False`` for JWS (unjwt's defaults)."""
+    samesite: Literal["lax", "strict", "none"] | None = "lax"
+    """``SameSite``; ``"lax"`` by default (unjwt writes none; browsers then assume lax)."""
+    chunk_max_length: int = 4000
+    """Longest cookie value; longer tokens are split into ``name.1 .. name.N`` chunks."""
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.chunk_max_length <= 4000:
+            raise ImproperlyConfiguredException("cookie chunk_max_length must be between 1 and 4000")
+        if self.samesite == "none" and not self.secure:
+            raise ImproperlyConfiguredException('cookie samesite="none" requires secure=True')
+        if self.samesite not in (None, "lax", "strict", "none"):
+            raise ImproperlyConfiguredException(f"invalid cookie samesite {self.samesite!r}")
+
+
+@dataclass
+class SessionConfig(Generic[ClaimsT]):
+    """Fields shared by JWS and JWE sessions. Use a subclass."""
+
+    kind: ClassVar[Literal["jws", "jwe"]]
+    default_name: ClassVar[str]
+    default_httponly: ClassVar[bool]
+
+    key: Any
+    """The session key; see the subclass."""
+    name: str = ""
+    """Cookie name and default header stem (empty: the kind's default name)."""
+    max_age: Duration | None = None
+    """Lifetime: seconds, a ``timedelta`` or unjwt's duration string (``"15m"``, ``"7D"``). Sets
+    ``exp`` and the cookie's ``Expires``; enforced on read even for a token without ``exp``."""
+    cookie: CookieOptions | bool = True
+    """Cookie attributes, ``True`` for the defaults, or ``False`` to disable cookies."""
+    session_header: str | Literal[False] | None = None
+    """Request header carrying a token (``Bearer `` is stripped). ``None``: ``x-<name>-session``;
+    ``False``: headers are not read."""
+    generate_id: Callable[[], str | None] | None = None
+    """Returns the next ``jti``; an empty result falls back to a UUID4."""
+    hooks: SessionHooks = field(default_factory=SessionHooks)
+    """Lifecycle hooks; register on it directly (``config.hooks.on_read(fn)``)."""
+    claims: type[ClaimsT] | None = None
+    """A ``msgspec.Struct`` type for the payload; ``session.claims`` is then an instance of it."""
+    alg: str | None = None
+    """Pin the JWS algorithm / JWE key-management algorithm (default: derived from the key)."""
+    typ: str = "JWT"
+    """The protected header's ``typ``: written, and required on read (exact match)."""
+    issuer: str | tuple[str, ...] | None = None
+    """Expected ``iss`` (one of); not written automatically."""
+    audience: str | tuple[str, ...] | None = None
+    """Expected ``aud`` (any overlap); not written automatically."""
+    subject: str | None = None
+    """Expected ``sub``."""
+    leeway: int = 0
+    """Clock tolerance in seconds for ``exp``/``nbf``/``iat``."""
+    required_claims: tuple[str, ...] = ()
+    """Claims that must be present besides ``jti`` and ``iat``."""
+    max_token_size: int = 65536
+    """Longest token accepted on read, in characters (checked before any decoding)."""
+    clock: Callable[[], float] = time.time
+    """The session clock, seconds since the epoch (tests inject a fake one)."""
+    dependency_key: str | None = None
+    """Handler parameter name this session is injected under (default: derived from ``name``)."""
+
+    # derived in __post_init__
+    max_age_seconds: int | None = field(init=False, repr=False, default=None)
+    cookie_spec: CookieSpec | None = field(init=False, repr=False, default=None)
+    header_name: str | None = field(init=False, repr=False, default=None)
+    codec: JWSCodec | JWECodec = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        from litestar_jwtsession.session.cookies import CookieSpec
+
+        if not self.name:
+            self.name = self.default_name
+        if not re.fullmatch(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+", self.name):
+            raise ImproperlyConfiguredException(
+                f"session name {self.name!r} is not a valid cookie name (RFC 6265 token characters)"
+            )
+        try:
+            self.max_age_seconds = None if self.max_age is None else parse_duration(self.max_age)
+        except TypeError as exc:
+            raise ImproperlyConfiguredException(f"{self.name}: max_age: {exc}") from exc
+        if self.cookie is not False:
+            options = CookieOptions() if self.cookie is True else self.cookie
+            if not isinstance(options, CookieOptions):
+                raise ImproperlyConfiguredException("cookie must be CookieOptions, True or False")
+            httponly = self.default_httponly if options.httponly is None else options.httponly
+            self.cookie_spec = CookieSpec.from_options(self.name, options, httponly=httponly)
+        if self.session_header is not False:
+            self.header_name = (self.session_header or f"x-{self.name}-session").lower()
+        if self.cookie_spec is None and self.header_name is None:
+            raise ImproperlyConfiguredException(f"{self.name}: cookie and session_header cannot both be off")
+        if self.claims is not None and not (
+            isinstance(self.claims, type) and issubclass(self.claims, msgspec.Struct)
+        ):
+            raise ImproperlyConfiguredException(f"{self.name}: claims must be a msgspec.Struct subclass")
+        if self.leeway < 0 or self.max_token_size < 16:
+            raise ImproperlyConfiguredException(f"{self.name}: leeway must be >= 0 and max_token_size >= 16")
+        if self.dependency_key is None:
+            self.dependency_key = re.sub(r"\W", "_", self.name, flags=re.ASCII)
+        if not self.dependency_key.isidentifier() or self.dependency_key in _RESERVED_DEPENDENCY_KEYS:
+            raise ImproperlyConfiguredException(
+                f"{self.name}: dependency_key {self.dependency_key!r} is not usable as a handler parameter"
+            )
+        try:
+            self.codec = self._build_codec(self._claim_rules())
+        except ValueError as exc:
+            raise ImproperlyConfiguredException(f"{self.name}: {exc}") from exc
+
+    def _claim_rules(self) -> ClaimRules:
+        return ClaimRules(
+            typ=self.typ,
+            required=tuple(dict.fromkeys(("jti", "iat", *self.required_claims))),
+            issuer=self.issuer,
+            audience=self.audience,
+            subject=self.subject,
+            leeway=self.leeway,
+            max_token_age=self.max_age_seconds,
+        )
+
+    def _build_codec(self, rules: ClaimRules) -> JWSCodec | JWECodec:
+        raise NotImplementedError
+
+    def encode_token(self, claims: dict[str, Any]) -> str:
+        """Sign (JWS) or seal (JWE) ``claims`` into a compact token."""
+        raise NotImplementedError
+
+    @property
+    def cookies_enabled(self) -> bool:
+        return self.cookie_spec is not None
+
+
+@dataclass
+class JWSSessionConfig(SessionConfig[ClaimsT]):
+    """A signed session: client-readable claims, tamper-proof (e.g. the access session).
+
+    ``key`` is an oct JWK (``HS256/384/512``) or a :class:`KeyPair` whose private key signs and whose
+    public key(s) verify (a JWK, a list, or a JWK Set for rotation).
+    """
+
+    kind: ClassVar[Literal["jws", "jwe"]] = "jws"
+    default_name: ClassVar[str] = "litestar-jws"
+    default_httponly: ClassVar[bool] = False
+
+    def _build_codec(self, rules: ClaimRules) -> JWSCodec:
+        if isinstance(self.key, str):
+            raise ValueError("a JWS session needs an oct JWK or a KeyPair; password strings are JWE-only")
+        return JWSCodec(_check_key(self.key), alg=self.alg, rules=rules, max_token_size=self.max_token_size)
+
+    def encode_token(self, claims: dict[str, Any]) -> str:
+        return cast("JWSCodec", self.codec).sign(claims)
+
+
+@dataclass
+class JWESessionConfig(SessionConfig[ClaimsT]):
+    """An encrypted session: opaque to the client (e.g. the refresh session).
+
+    ``key`` is a password ``str`` (PBES2), an oct JWK (``A*KW``, ``A*GCMKW``, or a content cipher used
+    with ``dir``) or a :class:`KeyPair` (RSA-OAEP, ECDH-ES); a pair holding only the private key works.
+    """
+
+    kind: ClassVar[Literal["jws", "jwe"]] = "jwe"
+    default_name: ClassVar[str] = "litestar-jwe"
+    default_httponly: ClassVar[bool] = True
+
+    enc: str | None = None
+    """Pin the content cipher (default on write: the key's cipher, else ``A128GCM`` as unjwt)."""
+    pbes2_iterations: int = 600_000
+    """PBES2 count (``p2c``) written for password keys; unjwt's default."""
+    pbes2_iterations_range: tuple[int, int] | None = None
+    """Inclusive range of ``p2c`` accepted on read; default: exactly ``pbes2_iterations``."""
+
+    def _build_codec(self, rules: ClaimRules) -> JWECodec:
+        if isinstance(self.key, str) and not self.key:
+            raise ValueError("the JWE password must not be empty")
+        if self.pbes2_iterations < 1:
+            raise ValueError("pbes2_iterations must be >= 1")
+        key = self.key if isinstance(self.key, str) else _check_key(self.key)
+        return JWECodec(
+            key,
+            alg=self.alg,
+            enc=self.enc,
+            rules=rules,
+            pbes2_iterations=self.pbes2_iterations,
+            pbes2_iterations_range=self.pbes2_iterations_range,
+            max_token_size=self.max_token_size,
+        )
+
+    def encode_token(self, claims: dict[str, Any]) -> str:
+        return cast("JWECodec", self.codec).seal(claims)
+
+
+def _check_key(key: Any) -> JWK | KeyPair:
+    if isinstance(key, KeyPair):
+        return key
+    if isinstance(key, dict) and isinstance(key.get("kty"), str):
+        return key
+    raise ValueError(f"key must be a JWK dict or a KeyPair, got {type(key).__name__}")

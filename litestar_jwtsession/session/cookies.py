@@ -1,0 +1,156 @@
+"""Chunked session cookies in unjwt's (h3's) wire format, framework-neutral.
+
+A token longer than ``chunk_max_length`` is stored as a main cookie ``name=__chunked__N`` plus
+chunks ``name.1 .. name.N``. Reading accepts at most :data:`MAX_CHUNKS` chunks; writing refuses
+more. When a session shrinks or is cleared, the chunks the request carried but the response no
+longer needs are expired, so a browser never reassembles a stale tail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.utils import formatdate
+from typing import TYPE_CHECKING
+from urllib.parse import unquote
+
+from litestar_jwtsession.jose.errors import ErrorCode, SessionError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from litestar_jwtsession.session.config import CookieOptions
+
+__all__ = ("MAX_CHUNKS", "CHUNK_MARKER", "CookieSpec", "IncomingCookie", "parse_cookie_header", "read_cookie")
+
+MAX_CHUNKS = 100
+CHUNK_MARKER = "__chunked__"
+_EPOCH = "Thu, 01 Jan 1970 00:00:00 GMT"
+
+
+def parse_cookie_header(values: Iterable[str]) -> dict[str, str]:
+    """Parse ``Cookie`` header values; the first occurrence of a name wins (as in cookie-es).
+
+    Values containing ``%`` are URL-decoded; surrounding double quotes are dropped.
+    """
+    cookies: dict[str, str] = {}
+    for header in values:
+        for pair in header.split(";"):
+            name, sep, value = pair.partition("=")
+            name = name.strip()
+            if not sep or not name or name in cookies:
+                continue
+            value = value.strip()
+            if len(value) >= 2 and value[0] == value[-1] == '"':
+                value = value[1:-1]
+            if "%" in value:
+                value = unquote(value, errors="strict") if _decodable(value) else value
+            cookies[name] = value
+    return cookies
+
+
+def _decodable(value: str) -> bool:
+    try:
+        unquote(value, errors="strict")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingCookie:
+    """What the request carried under one session name."""
+
+    token: str | None
+    """The reassembled token, or ``None`` (absent, or a broken chunk set)."""
+    chunks: int
+    """How many chunk cookies the request announced (0 for a plain cookie)."""
+
+
+def read_cookie(cookies: dict[str, str], name: str) -> IncomingCookie:
+    """Reassemble the session cookie ``name`` from the parsed request cookies."""
+    main = cookies.get(name)
+    if main is None:
+        return IncomingCookie(None, 0)
+    if not main.startswith(CHUNK_MARKER):
+        return IncomingCookie(main or None, 0)
+    count_text = main[len(CHUNK_MARKER) :]
+    if not count_text.isascii() or not count_text.isdigit():
+        return IncomingCookie(None, 0)
+    count = int(count_text)
+    if count == 0 or count > MAX_CHUNKS:
+        # still remember the announced chunks (capped) so a write can expire them
+        return IncomingCookie(None, min(count, MAX_CHUNKS))
+    parts = [cookies.get(f"{name}.{index}") for index in range(1, count + 1)]
+    if any(not part for part in parts):
+        return IncomingCookie(None, count)
+    return IncomingCookie("".join(parts), count)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class CookieSpec:
+    """A session cookie's name and pre-rendered attributes."""
+
+    name: str
+    chunk_max_length: int
+    attributes: str
+    """``; Domain=..; Path=..`` part shared by every Set-Cookie of this session."""
+    flags: str
+    """``; HttpOnly; Secure; SameSite=..`` part, written after ``Expires``."""
+
+    @classmethod
+    def from_options(cls, name: str, options: CookieOptions, *, httponly: bool) -> CookieSpec:
+        attributes = ""
+        if options.domain:
+            attributes += f"; Domain={options.domain}"
+        attributes += f"; Path={options.path}"
+        flags = ""
+        if httponly:
+            flags += "; HttpOnly"
+        if options.secure:
+            flags += "; Secure"
+        if options.samesite:
+            flags += f"; SameSite={options.samesite.capitalize()}"
+        return cls(name, options.chunk_max_length, attributes, flags)
+
+    def chunk_count(self, token: str) -> int:
+        """Chunk cookies needed for ``token`` (0: it fits one plain cookie)."""
+        if len(token) <= self.chunk_max_length:
+            return 0
+        return -(-len(token) // self.chunk_max_length)
+
+    def check_fits(self, token: str) -> None:
+        if self.chunk_count(token) > MAX_CHUNKS:
+            raise SessionError(
+                ErrorCode.COOKIE_TOO_LARGE,
+                f"session {self.name!r}: a token of {len(token)} characters needs more than "
+                f"{MAX_CHUNKS} cookie chunks",
+            )
+
+    def render_set(self, token: str, *, expires: int | None, previous_chunks: int) -> list[str]:
+        """Set-Cookie values storing ``token``; ``expires`` in epoch seconds (``None``: session cookie)."""
+        expiry = f"; Expires={formatdate(expires, usegmt=True)}" if expires is not None else ""
+        count = self.chunk_count(token)
+        if count == 0:
+            headers = [self._line(self.name, token, expiry)]
+        else:
+            size = self.chunk_max_length
+            headers = [self._line(self.name, f"{CHUNK_MARKER}{count}", expiry)]
+            headers.extend(
+                self._line(f"{self.name}.{index + 1}", token[index * size : (index + 1) * size], expiry)
+                for index in range(count)
+            )
+        headers.extend(self._expire_chunks(count + 1, previous_chunks))
+        return headers
+
+    def render_clear(self, *, previous_chunks: int) -> list[str]:
+        """Set-Cookie values expiring the main cookie and every chunk the request carried."""
+        return [self._expired(self.name), *self._expire_chunks(1, previous_chunks)]
+
+    def _expire_chunks(self, first: int, last: int) -> list[str]:
+        return [self._expired(f"{self.name}.{index}") for index in range(first, last + 1)]
+
+    def _expired(self, name: str) -> str:
+        return f"{name}=; Max-Age=0{self.attributes}; Expires={_EPOCH}{self.flags}"
+
+    def _line(self, name: str, value: str, expiry: str) -> str:
+        return f"{name}={value}{self.attributes}{expiry}{self.flags}"

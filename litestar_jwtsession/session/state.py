@@ -1,0 +1,421 @@
+"""One request's session state: the :class:`Session` object and the per-request registry.
+
+The incoming token is read lazily, on the first access, and at most once per request even when
+several coroutines ask concurrently. ``update()`` and ``clear()`` only change state and mark the
+cookie; the middleware renders Set-Cookie headers from the final state when the response starts,
+so the last write of a request wins and ``clear()`` sticks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import math
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast
+
+import msgspec
+
+from litestar_jwtsession.jose.errors import ErrorCode, SessionError
+from litestar_jwtsession.session.cookies import parse_cookie_header, read_cookie
+from litestar_jwtsession.session.hooks import HookEvent
+
+if TYPE_CHECKING:
+    from litestar_jwtsession.session.config import SessionConfig
+
+__all__ = ("RequestSessions", "Session", "SessionSnapshot", "SessionUpdate")
+
+ClaimsT = TypeVar("ClaimsT")
+
+SessionUpdate = (
+    Mapping[str, Any] | msgspec.Struct | Callable[[dict[str, Any]], Mapping[str, Any] | msgspec.Struct | None]
+)
+"""What ``update()`` accepts: a mapping, a struct, or a callable receiving the live data."""
+
+# Claims the session manages itself; they never live in ``data``.
+RESERVED_CLAIMS = frozenset({"jti", "iat", "exp"})
+
+# Sessions whose incoming token is being read in the current task: a hook running inside that
+# read (e.g. an ``on_expire`` refresh calling ``update()``) must not wait for the read to finish.
+_LOADING: ContextVar[frozenset[int]] = ContextVar("litestar_jwtsession_loading", default=frozenset())
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSnapshot:
+    """An immutable copy of a session (``old_session`` of hooks, results of ``verify``/``unseal``)."""
+
+    id: str | None
+    created_at: int | None
+    expires_at: int | None
+    data: dict[str, Any] = field(default_factory=dict)
+    token: str | None = None
+
+
+def _floor_ms(seconds: float) -> int:
+    return math.floor(seconds) * 1000
+
+
+class RequestSessions:
+    """Everything the sessions of one request share: the request's headers and cookies, whether a
+    response can still carry cookies, and one :class:`Session` per config name."""
+
+    __slots__ = ("_cookies", "_headers", "connection", "response_started", "sessions", "writable")
+
+    def __init__(self, headers: Iterable[tuple[bytes, bytes]], *, writable: bool) -> None:
+        self._headers = headers
+        self._cookies: dict[str, str] | None = None
+        self.writable = writable
+        self.response_started = False
+        self.connection: Any = None
+        self.sessions: dict[str, Session[Any]] = {}
+
+    def header(self, name: str) -> str | None:
+        """First value of request header ``name`` (lower case)."""
+        raw = name.encode("latin-1")
+        for key, value in self._headers:
+            if key.lower() == raw:
+                return value.decode("latin-1")
+        return None
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        if self._cookies is None:
+            self._cookies = parse_cookie_header(
+                value.decode("latin-1") for key, value in self._headers if key.lower() == b"cookie"
+            )
+        return self._cookies
+
+    def session(self, config: SessionConfig[Any]) -> Session[Any]:
+        """The session of ``config`` for this request, created on first use."""
+        session = self.sessions.get(config.name)
+        if session is None:
+            session = self.sessions[config.name] = Session(config, self)
+        return session
+
+    def set_cookie_headers(self) -> list[str]:
+        """Set-Cookie values for every session whose cookie changed in this request."""
+        self.response_started = True
+        headers: list[str] = []
+        for session in self.sessions.values():
+            headers.extend(session.set_cookie_headers())
+        return headers
+
+
+class Session(Generic[ClaimsT]):
+    """A session of one config in one request. Attributes are live.
+
+    ``created_at``/``expires_at`` are milliseconds since the epoch, floored to whole seconds, as in
+    unjwt. ``data`` is the payload without ``jti``, ``iat`` and ``exp``.
+    """
+
+    __slots__ = (
+        "_claims",
+        "_cookie_action",
+        "_load_error",
+        "_loaded",
+        "_loading",
+        "_request",
+        "_token_from_cookie",
+        "config",
+        "created_at",
+        "data",
+        "expires_at",
+        "id",
+        "token",
+    )
+
+    def __init__(self, config: SessionConfig[ClaimsT], request: RequestSessions) -> None:
+        self.config = config
+        self._request = request
+        self.id: str | None = None
+        self.created_at: int = _floor_ms(config.clock())
+        self.expires_at: int | None = None
+        self.data: dict[str, Any] = {}
+        self.token: str | None = None
+        self._claims: Any = None
+        self._cookie_action: Literal["set", "clear"] | None = None
+        self._token_from_cookie = False
+        self._loaded = False
+        self._loading: asyncio.Event | None = None
+        self._load_error: BaseException | None = None
+
+    # -- reading ---------------------------------------------------------------------------
+
+    @property
+    def claims(self) -> ClaimsT | None:
+        """The verified payload: an instance of ``config.claims``, or the claims ``dict``."""
+        return cast("ClaimsT | None", self._claims)
+
+    @property
+    def is_valid(self) -> bool:
+        """Whether the session holds a verified or freshly issued token."""
+        return self.id is not None and self.token is not None
+
+    async def load(self) -> Session[ClaimsT]:
+        """Read the incoming token once per request; concurrent callers share that one read."""
+        if self._loaded:
+            return self
+        if self._loading is not None:
+            if id(self) in _LOADING.get():
+                return self  # re-entered from a hook of our own read
+            await self._loading.wait()
+            if self._load_error is not None:
+                raise self._load_error
+            return self
+        self._loading = asyncio.Event()
+        marker = _LOADING.set(_LOADING.get() | {id(self)})
+        try:
+            await self._read_incoming()
+        except BaseException as exc:
+            # A hook refused the token: the session stays anonymous for the rest of the request.
+            self._load_error = exc
+            self._reset()
+            raise
+        finally:
+            _LOADING.reset(marker)
+            self._loaded = True
+            self._loading.set()
+        return self
+
+    def _find_token(self) -> tuple[str | None, bool]:
+        config, request = self.config, self._request
+        if config.header_name is not None:
+            value = request.header(config.header_name)
+            if value:
+                token = value[7:].strip() if value.startswith("Bearer ") else value
+                if token:
+                    return token, False
+        if config.cookie_spec is not None:
+            incoming = read_cookie(request.cookies, config.name)
+            if incoming.token:
+                return incoming.token, True
+        return None, False
+
+    async def _read_incoming(self) -> None:
+        token, from_cookie = self._find_token()
+        if token is None:
+            return
+        config = self.config
+        self.token = token
+        self._token_from_cookie = from_cookie
+        try:
+            claims = await self._decode(token)
+            typed = self._convert(claims)
+        except SessionError as error:
+            await self._reject(token, error)
+            return
+        self._apply(claims, typed, token)
+        await config.hooks.fire("on_read", self._event(session=self))
+
+    async def _decode(self, token: str) -> dict[str, Any]:
+        config = self.config
+        key = None
+        if config.hooks.has("on_key_lookup"):
+            header = config.codec.header(token)
+            try:
+                key = await config.hooks.first("on_key_lookup", self._event(header=header))
+            except SessionError:
+                raise
+            except Exception as exc:
+                raise SessionError(ErrorCode.KEY_LOOKUP_FAILED, f"key lookup failed: {exc}") from exc
+        return config.codec.decode(token, now=config.clock(), key=key)
+
+    async def _reject(self, token: str, error: SessionError) -> None:
+        hooks = self.config.hooks
+        if error.code is not ErrorCode.JWT_EXPIRED:
+            await hooks.fire("on_error", self._event(session=self, error=error))
+            return
+        if self._token_from_cookie and self.config.cookie_spec is not None and self._request.writable:
+            # A browser would keep sending the lapsed cookie; expire it unless a hook re-issues.
+            self._cookie_action = "clear"
+        claims = error.claims
+        expired = SessionSnapshot(
+            id=claims.get("jti"),
+            created_at=_ms(claims.get("iat")),
+            expires_at=_ms(claims.get("exp")),
+            token=token,
+        )
+        await hooks.fire("on_expire", self._event(session=expired, error=error))
+
+    def _apply(self, claims: dict[str, Any], typed: Any, token: str) -> None:
+        iat = claims["iat"]
+        exp = claims.get("exp")
+        max_age = self.config.max_age_seconds
+        self.id = claims["jti"]
+        self.created_at = _floor_ms(iat)
+        if exp is not None:
+            self.expires_at = _floor_ms(exp)
+        elif max_age is not None:
+            self.expires_at = _floor_ms(iat + max_age)
+        else:
+            self.expires_at = None
+        self.data = {key: value for key, value in claims.items() if key not in RESERVED_CLAIMS}
+        self.token = token
+        self._claims = typed
+
+    def _convert(self, claims: dict[str, Any]) -> Any:
+        struct = self.config.claims
+        if struct is None:
+            return claims
+        try:
+            return msgspec.convert(claims, struct, strict=False)
+        except msgspec.ValidationError as exc:
+            raise SessionError(
+                ErrorCode.CLAIMS_CONVERSION, f"claims do not match {struct.__name__}: {exc}"
+            ) from exc
+
+    # -- writing ---------------------------------------------------------------------------
+
+    async def update(self, update: SessionUpdate | None = None, *, replace: bool = False) -> Session[ClaimsT]:
+        """Merge ``update`` into ``data`` (or replace it), mint a new ``jti``/``iat``, seal, set the cookie.
+
+        On failure ``data``, ``id``, ``token`` and the times are rolled back and the error re-raised.
+        """
+        return await self._update(update, replace=replace, config=self.config)
+
+    async def _update(
+        self, update: SessionUpdate | None, *, replace: bool, config: SessionConfig[Any]
+    ) -> Session[ClaimsT]:
+        self._check_writable("update")
+        await self.load()
+        before = self.snapshot()
+        saved = (self.id, self.created_at, self.expires_at, self.token, self._claims)
+        try:
+            patch = _as_mapping(update(self.data) if callable(update) else update)
+        except BaseException:
+            self._restore(before, saved)  # an updater may have mutated data in place
+            raise
+        if replace:
+            self.data.clear()
+        self.data.update((key, value) for key, value in patch.items() if key not in RESERVED_CLAIMS)
+
+        iat = math.floor(config.clock())
+        jti = (config.generate_id() if config.generate_id else None) or str(uuid.uuid4())
+        claims: dict[str, Any] = {**self.data, "jti": jti, "iat": iat}
+        max_age = config.max_age_seconds
+        if max_age is not None:
+            claims["exp"] = iat + max_age
+        try:
+            typed = self._convert(claims)
+            token = config.encode_token(claims)
+            if config.cookie_spec is not None:
+                config.cookie_spec.check_fits(token)
+        except Exception as exc:
+            self._restore(before, saved)
+            error = (
+                exc
+                if isinstance(exc, SessionError)
+                else SessionError(
+                    ErrorCode.SESSION_SEAL_FAILED, f"session {config.name!r} could not be sealed: {exc}"
+                )
+            )
+            await config.hooks.fire("on_error", self._event(session=self, error=error))
+            if error is exc:
+                raise
+            raise error from exc
+
+        self.id = jti
+        self.created_at = iat * 1000
+        self.expires_at = None if max_age is None else (iat + max_age) * 1000
+        self.token = token
+        self._claims = typed
+        if config.cookie_spec is not None:
+            self._cookie_action = "set"
+        await config.hooks.fire("on_update", self._event(session=self, old_session=before))
+        return self
+
+    async def clear(self) -> Session[ClaimsT]:
+        """Drop the session and expire its cookie (every chunk); it stays cleared for this request."""
+        self._check_writable("clear")
+        await self.load()
+        before = self.snapshot() if self.id is not None or self.token is not None else None
+        self._reset()
+        if self.config.cookie_spec is not None:
+            self._cookie_action = "clear"
+        await self.config.hooks.fire("on_clear", self._event(old_session=before))
+        return self
+
+    def _check_writable(self, action: str) -> None:
+        if self.config.cookie_spec is None:
+            return  # without cookies a new token only lives in ``session.token``
+        if not self._request.writable:
+            raise SessionError(
+                ErrorCode.SESSION_READ_ONLY,
+                f"Cannot {action} session {self.config.name!r} on a read-only connection "
+                "(a WebSocket cannot set cookies); use cookie=False for header-borne sessions",
+            )
+        if self._request.response_started:
+            raise SessionError(
+                ErrorCode.SESSION_READ_ONLY,
+                f"Cannot {action} session {self.config.name!r}: the response headers were already sent",
+            )
+
+    def _reset(self) -> None:
+        self.id = None
+        self.token = None
+        self.expires_at = None
+        self.data = {}
+        self._claims = None
+        self.created_at = _floor_ms(self.config.clock())
+
+    def _restore(self, before: SessionSnapshot, saved: tuple[Any, ...]) -> None:
+        self.id, self.created_at, self.expires_at, self.token, self._claims = saved
+        self.data.clear()  # in place: references to ``session.data`` stay valid
+        self.data.update(before.data)
+
+    # -- output ----------------------------------------------------------------------------
+
+    def set_cookie_headers(self) -> list[str]:
+        spec = self.config.cookie_spec
+        if spec is None or self._cookie_action is None:
+            return []
+        previous = read_cookie(self._request.cookies, spec.name).chunks
+        if self._cookie_action == "clear" or self.token is None:
+            return spec.render_clear(previous_chunks=previous)
+        max_age = self.config.max_age_seconds
+        expires = None if max_age is None else self.created_at // 1000 + max_age
+        return spec.render_set(self.token, expires=expires, previous_chunks=previous)
+
+    def snapshot(self) -> SessionSnapshot:
+        """A deep copy of the current state."""
+        return SessionSnapshot(
+            self.id, self.created_at, self.expires_at, copy.deepcopy(self.data), self.token
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        """unjwt's JSON shape of a session (``None`` values left out)."""
+        shape = {
+            "id": self.id,
+            "createdAt": self.created_at,
+            "expiresAt": self.expires_at,
+            "data": self.data,
+            "token": self.token,
+        }
+        return {key: value for key, value in shape.items() if value is not None}
+
+    def _event(self, **attributes: Any) -> HookEvent:
+        return HookEvent(connection=self._request.connection, config=self.config, **attributes)
+
+    def __repr__(self) -> str:
+        return f"Session(name={self.config.name!r}, id={self.id!r}, data={self.data!r})"
+
+
+def _ms(seconds: Any) -> int | None:
+    if isinstance(seconds, int | float) and not isinstance(seconds, bool) and math.isfinite(seconds):
+        return _floor_ms(seconds)
+    return None
+
+
+def _as_mapping(update: Mapping[str, Any] | msgspec.Struct | None) -> Mapping[str, Any]:
+    if update is None:
+        return {}
+    if isinstance(update, msgspec.Struct):
+        return cast("dict[str, Any]", msgspec.to_builtins(update))
+    if isinstance(update, Mapping):
+        return update
+    raise TypeError(
+        f"session update must be a mapping, a msgspec.Struct or None, got {type(update).__name__}"
+    )
