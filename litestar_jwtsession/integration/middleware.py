@@ -27,12 +27,13 @@ class JWTSessionMiddleware(ASGIMiddleware):
 
     scopes = (ScopeType.HTTP, ScopeType.WEBSOCKET)
 
-    def __init__(self, exclude_opt_key: str | None = None) -> None:
+    def __init__(self, setup: Any = None, exclude_opt_key: str | None = None) -> None:
+        self.setup = setup
         self.exclude_opt_key = exclude_opt_key
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         is_http = scope["type"] == ScopeType.HTTP
-        registry = RequestSessions(scope["headers"], writable=is_http)
+        registry = RequestSessions(scope["headers"], writable=is_http, setup=self.setup)
         cast("dict[str, Any]", scope)[SCOPE_KEY] = registry
         if not is_http:
             await next_app(scope, receive, send)

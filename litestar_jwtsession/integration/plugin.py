@@ -13,6 +13,7 @@ from litestar.di import Provide
 from litestar.exceptions import ImproperlyConfiguredException
 from litestar.plugins import InitPlugin
 
+from litestar_jwtsession.integration.guards import reissue_from_refresh
 from litestar_jwtsession.integration.middleware import JWTSessionMiddleware
 from litestar_jwtsession.session.api import request_sessions
 from litestar_jwtsession.session.config import JWESessionConfig, JWSSessionConfig, SessionConfig
@@ -38,10 +39,12 @@ class JWTSessionPlugin(InitPlugin):
         access: the signed access session (guards check it by default).
         refresh: the encrypted refresh session the access session is re-issued from.
         sessions: further named sessions.
+        refresh_fallback: re-issue a missing or expired access session from a valid refresh session
+            whenever the access session is read (needs both ``access`` and ``refresh``).
         exclude_opt_key: a route ``opt`` key that skips the session middleware for that route.
     """
 
-    __slots__ = ("access", "configs", "exclude_opt_key", "refresh")
+    __slots__ = ("access", "by_name", "configs", "exclude_opt_key", "refresh")
 
     def __init__(
         self,
@@ -49,6 +52,7 @@ class JWTSessionPlugin(InitPlugin):
         refresh: JWESessionConfig[Any] | None = None,
         *,
         sessions: Sequence[SessionConfig[Any]] = (),
+        refresh_fallback: bool = True,
         exclude_opt_key: str = "skip_jwt_session",
     ) -> None:
         if access is not None and not isinstance(access, JWSSessionConfig):
@@ -64,11 +68,18 @@ class JWTSessionPlugin(InitPlugin):
             raise ImproperlyConfiguredException("JWTSessionPlugin needs at least one session config")
         _check_unique("name", [config.name for config in self.configs])
         _check_unique("dependency_key", [str(config.dependency_key) for config in self.configs])
+        self.by_name = {config.name: config for config in self.configs}
         self.exclude_opt_key = exclude_opt_key
+        if refresh_fallback and access is not None and refresh is not None:
+            # registered once even if the same config object serves several apps
+            if not access.hooks.contains("on_missing", reissue_from_refresh):
+                access.hooks.on_missing(reissue_from_refresh)
 
     def on_app_init(self, app_config: Any) -> Any:
         # Outermost, so cookies also reach responses other middleware produce from exceptions.
-        app_config.middleware.insert(0, JWTSessionMiddleware(exclude_opt_key=self.exclude_opt_key))
+        app_config.middleware.insert(
+            0, JWTSessionMiddleware(setup=self, exclude_opt_key=self.exclude_opt_key)
+        )
         for config in self.configs:
             key = str(config.dependency_key)
             if key in app_config.dependencies:

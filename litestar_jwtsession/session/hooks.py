@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 __all__ = ("HookEvent", "HookName", "SessionHooks")
 
 HookName: TypeAlias = Literal[
-    "on_read", "on_update", "on_clear", "on_expire", "on_error", "on_key_lookup", "on_refresh"
+    "on_read", "on_update", "on_clear", "on_expire", "on_error", "on_key_lookup", "on_refresh", "on_missing"
 ]
 HookFn: TypeAlias = Callable[["HookEvent"], Any]
 F = TypeVar("F", bound=HookFn)
@@ -115,8 +115,19 @@ class SessionHooks:
         """
         return self._register("on_refresh", fn)
 
+    def on_missing(self, fn: F) -> F:
+        """When the session is anonymous after reading because no token arrived or it expired.
+
+        Runs once per request, after ``on_expire``; a hook may re-issue the session with
+        ``update()``. ``JWTSessionPlugin`` registers its refresh fallback here on the access config.
+        """
+        return self._register("on_missing", fn)
+
     def has(self, name: HookName) -> bool:
         return bool(self._hooks.get(name))
+
+    def contains(self, name: HookName, fn: HookFn) -> bool:
+        return fn in self._hooks.get(name, ())
 
     async def fire(self, name: HookName, event: HookEvent) -> None:
         """Call every hook registered for ``name`` in order; exceptions propagate."""

@@ -62,12 +62,14 @@ class RequestSessions:
     """Everything the sessions of one request share: the request's headers and cookies, whether a
     response can still carry cookies, and one :class:`Session` per config name."""
 
-    __slots__ = ("_cookies", "_headers", "connection", "response_started", "sessions", "writable")
+    __slots__ = ("_cookies", "_headers", "connection", "response_started", "sessions", "setup", "writable")
 
-    def __init__(self, headers: Iterable[tuple[bytes, bytes]], *, writable: bool) -> None:
+    def __init__(self, headers: Iterable[tuple[bytes, bytes]], *, writable: bool, setup: Any = None) -> None:
         self._headers = headers
         self._cookies: dict[str, str] | None = None
         self.writable = writable
+        self.setup = setup
+        """Whatever installed the registry (the plugin), for guards and the refresh fallback."""
         self.response_started = False
         self.connection: Any = None
         self.sessions: dict[str, Session[Any]] = {}
@@ -196,19 +198,22 @@ class Session(Generic[ClaimsT]):
 
     async def _read_incoming(self) -> None:
         token, from_cookie = self._find_token()
-        if token is None:
-            return
-        config = self.config
-        self.token = token
-        self._token_from_cookie = from_cookie
-        try:
-            claims = await self._decode(token)
-            typed = self._convert(claims)
-        except SessionError as error:
-            await self._reject(token, error)
-            return
-        self._apply(claims, typed, token)
-        await config.hooks.fire("on_read", self._event(session=self))
+        if token is not None:
+            self.token = token
+            self._token_from_cookie = from_cookie
+            try:
+                claims = await self._decode(token)
+                typed = self._convert(claims)
+            except SessionError as error:
+                if await self._reject(token, error):
+                    return  # invalid, not merely expired: nothing to re-issue
+            else:
+                self._apply(claims, typed, token)
+                await self.config.hooks.fire("on_read", self._event(session=self))
+                return
+        hooks = self.config.hooks
+        if not self.is_valid and hooks.has("on_missing") and self._can_write():
+            await hooks.fire("on_missing", self._event(session=self))
 
     async def _decode(self, token: str) -> dict[str, Any]:
         config = self.config
@@ -223,11 +228,12 @@ class Session(Generic[ClaimsT]):
                 raise SessionError(ErrorCode.KEY_LOOKUP_FAILED, f"key lookup failed: {exc}") from exc
         return config.codec.decode(token, now=config.clock(), key=key)
 
-    async def _reject(self, token: str, error: SessionError) -> None:
+    async def _reject(self, token: str, error: SessionError) -> bool:
+        """Fire ``on_error`` (returns True) or ``on_expire`` (returns False) for a refused token."""
         hooks = self.config.hooks
         if error.code is not ErrorCode.JWT_EXPIRED:
             await hooks.fire("on_error", self._event(session=self, error=error))
-            return
+            return True
         if self._token_from_cookie and self.config.cookie_spec is not None and self._request.writable:
             # A browser would keep sending the lapsed cookie; expire it unless a hook re-issues.
             self._cookie_action = "clear"
@@ -239,6 +245,7 @@ class Session(Generic[ClaimsT]):
             token=token,
         )
         await hooks.fire("on_expire", self._event(session=expired, error=error))
+        return False
 
     def _apply(self, claims: dict[str, Any], typed: Any, token: str) -> None:
         iat = claims["iat"]
@@ -338,8 +345,12 @@ class Session(Generic[ClaimsT]):
         await self.config.hooks.fire("on_clear", self._event(old_session=before))
         return self
 
+    def _can_write(self) -> bool:
+        request = self._request
+        return self.config.cookie_spec is None or (request.writable and not request.response_started)
+
     def _check_writable(self, action: str) -> None:
-        if self.config.cookie_spec is None:
+        if self._can_write():
             return  # without cookies a new token only lives in ``session.token``
         if not self._request.writable:
             raise SessionError(

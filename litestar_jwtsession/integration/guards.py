@@ -1,0 +1,150 @@
+"""Route guards on the access session, and the refresh fallback that runs before they decide.
+
+Guards read the session through the same per-request state as handlers, so a session read by a
+guard is not decoded again by the handler, and a refresh performed for the guard sets its cookie
+on the same response.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from litestar.enums import ScopeType
+from litestar.exceptions import (
+    ImproperlyConfiguredException,
+    NotAuthorizedException,
+    PermissionDeniedException,
+)
+
+from litestar_jwtsession.session.api import request_sessions
+from litestar_jwtsession.session.config import SessionConfig
+from litestar_jwtsession.session.hooks import HookEvent
+
+if TYPE_CHECKING:
+    from litestar.connection import ASGIConnection
+    from litestar.handlers.base import BaseRouteHandler
+
+    from litestar_jwtsession.session.state import Session
+
+__all__ = ("SessionGuard", "requires_scopes", "requires_session", "reissue_from_refresh", "session_scopes")
+
+SKIP_GUARD_OPT_KEY = "skip_session_guard"
+"""Route ``opt`` key that lets a route opt out of every session guard of its layers."""
+
+SessionRef = str | SessionConfig[Any] | None
+
+
+def session_scopes(claims: Any) -> frozenset[str]:
+    """The ``scope`` claim as a set: a list of strings or one space-delimited string."""
+    value = claims.get("scope") if isinstance(claims, Mapping) else getattr(claims, "scope", None)
+    if isinstance(value, str):
+        return frozenset(value.split())
+    if isinstance(value, list | tuple | set | frozenset):
+        return frozenset(item for item in value if isinstance(item, str))
+    return frozenset()
+
+
+def _resolve_config(
+    connection: ASGIConnection[Any, Any, Any, Any], session: SessionRef
+) -> SessionConfig[Any]:
+    if isinstance(session, SessionConfig):
+        return session
+    setup = request_sessions(connection).setup
+    if session is None:
+        config = getattr(setup, "access", None)
+        if config is None:
+            raise ImproperlyConfiguredException(
+                "session guards need JWTSessionPlugin(access=...) or session="
+            )
+        return config  # type: ignore[no-any-return]
+    by_name: Mapping[str, SessionConfig[Any]] = getattr(setup, "by_name", {})
+    try:
+        return by_name[session]
+    except KeyError:
+        raise ImproperlyConfiguredException(f"no session named {session!r} is registered") from None
+
+
+class SessionGuard:
+    """A Litestar guard: 401 without a valid session, 403 without the required scopes.
+
+    Instances carry ``session``, ``scopes`` and ``any_of`` so the plugin can document them in OpenAPI.
+    """
+
+    __slots__ = ("any_of", "scopes", "session")
+
+    def __init__(self, session: SessionRef, scopes: tuple[str, ...], any_of: bool) -> None:
+        self.session = session
+        self.scopes = frozenset(scopes)
+        self.any_of = any_of
+
+    async def __call__(
+        self, connection: ASGIConnection[Any, Any, Any, Any], route_handler: BaseRouteHandler
+    ) -> None:
+        if route_handler.opt.get(SKIP_GUARD_OPT_KEY):
+            return
+        if connection.scope["type"] == ScopeType.HTTP and connection.scope["method"] == "OPTIONS":
+            return  # CORS preflights carry no credentials
+        config = _resolve_config(connection, self.session)
+        session = await request_sessions(connection).session(config).load()
+        if not session.is_valid:
+            raise NotAuthorizedException(
+                detail="A valid session is required", headers={"WWW-Authenticate": "Bearer"}
+            )
+        if self.scopes:
+            granted = session_scopes(session.claims)
+            allowed = bool(self.scopes & granted) if self.any_of else self.scopes <= granted
+            if not allowed:
+                wanted = " ".join(sorted(self.scopes))
+                raise PermissionDeniedException(
+                    detail="Insufficient scope",
+                    headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{wanted}"'},
+                )
+
+    def __repr__(self) -> str:
+        return f"SessionGuard(session={self.session!r}, scopes={sorted(self.scopes)}, any_of={self.any_of})"
+
+
+def requires_session(session: SessionRef = None) -> SessionGuard:
+    """Guard: the request must carry a valid session (default: the plugin's access session)."""
+    return SessionGuard(session, (), False)
+
+
+def requires_scopes(*scopes: str, any_of: bool = False, session: SessionRef = None) -> SessionGuard:
+    """Guard: the session's ``scope`` claim must hold every scope (or, with ``any_of``, one of them)."""
+    if not scopes:
+        raise ImproperlyConfiguredException("requires_scopes needs at least one scope")
+    if any(not isinstance(scope, str) or not scope or " " in scope for scope in scopes):
+        raise ImproperlyConfiguredException("scopes must be non-empty strings without spaces")
+    return SessionGuard(session, scopes, any_of)
+
+
+async def reissue_from_refresh(event: HookEvent) -> None:
+    """The built-in ``on_missing`` hook of the access config: re-issue it from the refresh session.
+
+    ``on_refresh`` hooks on the access config may veto (``False``) or supply the new data (a mapping).
+    A refresh session that is present but unusable is cleared so the browser drops it.
+    """
+    access: Session[Any] = event.session
+    if access.is_valid:
+        return  # another hook already re-issued it
+    registry = request_sessions(event.connection)
+    refresh_config = getattr(registry.setup, "refresh", None)
+    if refresh_config is None:
+        return
+    refresh = await registry.session(refresh_config).load()
+    if not refresh.is_valid:
+        if refresh.token is not None:
+            await refresh.clear()
+        return
+    decision = await access.config.hooks.first(
+        "on_refresh",
+        HookEvent(
+            connection=event.connection, config=access.config, session=access, old_session=refresh.snapshot()
+        ),
+    )
+    if decision is False:
+        return
+    data = dict(decision) if isinstance(decision, Mapping) else copy.deepcopy(refresh.data)
+    await access.update(data, replace=True)
