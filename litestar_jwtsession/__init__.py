@@ -1,5 +1,11 @@
 """JWT-backed sessions for Litestar, wire-compatible with unjwt's h3 v2 session adapter."""
 
+from litestar_jwtsession.integration.guards import (
+    SessionGuard,
+    requires_scopes,
+    requires_session,
+    session_scopes,
+)
 from litestar_jwtsession.integration.plugin import JWTSessionPlugin
 from litestar_jwtsession.jose.durations import parse_duration
 from litestar_jwtsession.jose.errors import ErrorCode, SessionError
@@ -44,6 +50,7 @@ __all__ = (
     "KeyPair",
     "Session",
     "SessionError",
+    "SessionGuard",
     "SessionHooks",
     "SessionSnapshot",
     "clear_jwe_session",
@@ -57,7 +64,10 @@ __all__ = (
     "get_jws_session_token",
     "import_pem",
     "parse_duration",
+    "requires_scopes",
+    "requires_session",
     "seal_jwe_session",
+    "session_scopes",
     "sign_jws_session",
     "unseal_jwe_session",
     "update_jwe_session",

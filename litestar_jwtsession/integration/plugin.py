@@ -84,7 +84,7 @@ class JWTSessionPlugin(InitPlugin):
             key = str(config.dependency_key)
             if key in app_config.dependencies:
                 raise ImproperlyConfiguredException(f"dependency {key!r} is already registered")
-            app_config.dependencies[key] = Provide(_provider(config), sync_to_thread=False)
+            app_config.dependencies[key] = Provide(_provider(config))
         app_config.signature_namespace.update(
             Session=Session,
             SessionSnapshot=SessionSnapshot,
