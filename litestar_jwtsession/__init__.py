@@ -33,6 +33,7 @@ from litestar_jwtsession.session.api import (
     use_jws_session,
     verify_jws_session,
 )
+from litestar_jwtsession.session.claims import SessionClaims
 from litestar_jwtsession.session.config import CookieOptions, JWESessionConfig, JWSSessionConfig
 from litestar_jwtsession.session.hooks import HookEvent, SessionHooks
 from litestar_jwtsession.session.state import Session, SessionSnapshot
@@ -49,6 +50,7 @@ __all__ = (
     "JWTSessionPlugin",
     "KeyPair",
     "Session",
+    "SessionClaims",
     "SessionError",
     "SessionGuard",
     "SessionHooks",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from litestar.enums import ScopeType
 from litestar.exceptions import (
@@ -101,9 +101,23 @@ class SessionGuard:
                     detail="Insufficient scope",
                     headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{wanted}"'},
                 )
+        await _authenticate(connection, session.claims)
 
     def __repr__(self) -> str:
         return f"SessionGuard(session={self.session!r}, scopes={sorted(self.scopes)}, any_of={self.any_of})"
+
+
+async def _authenticate(connection: ASGIConnection[Any, Any, Any, Any], claims: Any) -> None:
+    """Expose the admitted session the Litestar way: ``request.auth`` and ``request.user``."""
+    scope = cast("dict[str, Any]", connection.scope)
+    retrieve_user = getattr(request_sessions(connection).setup, "retrieve_user_handler", None)
+    user = claims
+    if retrieve_user is not None:
+        user = await retrieve_user(claims, connection)
+        if user is None:
+            raise NotAuthorizedException(detail="Unknown user", headers={"WWW-Authenticate": "Bearer"})
+    scope["auth"] = claims
+    scope["user"] = user
 
 
 def requires_session(session: SessionRef = None) -> SessionGuard:

@@ -1,31 +1,42 @@
 """``JWTSessionPlugin``: wires the session configs into a Litestar application.
 
 It only connects parts: the middleware that owns per-request state, one dependency per session,
-the signature namespace, and the JSON encoder for :class:`Session`.
+the signature namespace, the JSON encoder for :class:`Session`, and the OpenAPI security schemes
+and per-route requirements of the session guards.
 """
 
 from __future__ import annotations
 
+from copy import copy
 from typing import TYPE_CHECKING, Any
 
 from litestar.connection import Request  # noqa: TC002  # resolved at runtime by Litestar's DI
 from litestar.di import Provide
 from litestar.exceptions import ImproperlyConfiguredException
-from litestar.plugins import InitPlugin
+from litestar.handlers import HTTPRouteHandler
+from litestar.openapi.spec import Components, Reference, SecurityScheme
+from litestar.plugins import InitPlugin, ReceiveRoutePlugin
 
-from litestar_jwtsession.integration.guards import reissue_from_refresh
+from litestar_jwtsession.integration.guards import SKIP_GUARD_OPT_KEY, SessionGuard, reissue_from_refresh
 from litestar_jwtsession.integration.middleware import JWTSessionMiddleware
 from litestar_jwtsession.session.api import request_sessions
+from litestar_jwtsession.session.claims import SessionClaims
 from litestar_jwtsession.session.config import JWESessionConfig, JWSSessionConfig, SessionConfig
 from litestar_jwtsession.session.state import Session, SessionSnapshot
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Awaitable, Callable, Sequence
+
+    from litestar.config.app import AppConfig
+    from litestar.connection import ASGIConnection
+    from litestar.routes import BaseRoute
+
+    RetrieveUserHandler = Callable[[Any, ASGIConnection[Any, Any, Any, Any]], Awaitable[Any]]
 
 __all__ = ("JWTSessionPlugin",)
 
 
-class JWTSessionPlugin(InitPlugin):
+class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
     """Register JWT sessions on a Litestar app.
 
     .. code-block:: python
@@ -41,10 +52,13 @@ class JWTSessionPlugin(InitPlugin):
         sessions: further named sessions.
         refresh_fallback: re-issue a missing or expired access session from a valid refresh session
             whenever the access session is read (needs both ``access`` and ``refresh``).
+        retrieve_user_handler: ``async (claims, connection) -> user | None``; when a session guard
+            admits a request, ``request.auth`` holds the claims and ``request.user`` this user
+            (``None`` means 401). Without it ``request.user`` is the claims as well.
         exclude_opt_key: a route ``opt`` key that skips the session middleware for that route.
     """
 
-    __slots__ = ("access", "by_name", "configs", "exclude_opt_key", "refresh")
+    __slots__ = ("access", "by_name", "configs", "exclude_opt_key", "refresh", "retrieve_user_handler")
 
     def __init__(
         self,
@@ -53,6 +67,7 @@ class JWTSessionPlugin(InitPlugin):
         *,
         sessions: Sequence[SessionConfig[Any]] = (),
         refresh_fallback: bool = True,
+        retrieve_user_handler: RetrieveUserHandler | None = None,
         exclude_opt_key: str = "skip_jwt_session",
     ) -> None:
         if access is not None and not isinstance(access, JWSSessionConfig):
@@ -69,13 +84,14 @@ class JWTSessionPlugin(InitPlugin):
         _check_unique("name", [config.name for config in self.configs])
         _check_unique("dependency_key", [str(config.dependency_key) for config in self.configs])
         self.by_name = {config.name: config for config in self.configs}
+        self.retrieve_user_handler = retrieve_user_handler
         self.exclude_opt_key = exclude_opt_key
         if refresh_fallback and access is not None and refresh is not None:
             # registered once even if the same config object serves several apps
             if not access.hooks.contains("on_missing", reissue_from_refresh):
                 access.hooks.on_missing(reissue_from_refresh)
 
-    def on_app_init(self, app_config: Any) -> Any:
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
         # Outermost, so cookies also reach responses other middleware produce from exceptions.
         app_config.middleware.insert(
             0, JWTSessionMiddleware(setup=self, exclude_opt_key=self.exclude_opt_key)
@@ -85,13 +101,76 @@ class JWTSessionPlugin(InitPlugin):
             if key in app_config.dependencies:
                 raise ImproperlyConfiguredException(f"dependency {key!r} is already registered")
             app_config.dependencies[key] = Provide(_provider(config))
-        app_config.signature_namespace.update(
-            Session=Session,
-            SessionSnapshot=SessionSnapshot,
-            JWTSessionPlugin=JWTSessionPlugin,
-        )
+        namespace: dict[str, Any] = {
+            "Session": Session,
+            "SessionClaims": SessionClaims,
+            "SessionSnapshot": SessionSnapshot,
+            "JWTSessionPlugin": JWTSessionPlugin,
+        }
+        namespace.update({config.claims.__name__: config.claims for config in self.configs if config.claims})
+        app_config.signature_namespace.update(namespace)
         app_config.type_encoders = {**(app_config.type_encoders or {}), Session: Session.as_json}
+        if app_config.openapi_config is not None:
+            components = app_config.openapi_config.components
+            listed = components if isinstance(components, list) else [components]
+            # a copy, so an OpenAPIConfig shared by several apps is not changed
+            openapi_config = copy(app_config.openapi_config)
+            openapi_config.components = [*listed, Components(security_schemes=self._security_schemes())]
+            app_config.openapi_config = openapi_config
         return app_config
+
+    def receive_route(self, route: BaseRoute) -> None:
+        """Document each session guard of the route as an OpenAPI security requirement."""
+        for handler in getattr(route, "route_handlers", ()):
+            if not isinstance(handler, HTTPRouteHandler) or handler.opt.get(SKIP_GUARD_OPT_KEY):
+                continue
+            requirements = [
+                requirement
+                for guard in handler.resolve_guards()
+                if isinstance(guard, SessionGuard)
+                for requirement in self._requirements(guard)
+            ]
+            if requirements:
+                handler.security = [*(handler.security or ()), *requirements]
+
+    def _security_schemes(self) -> dict[str, SecurityScheme | Reference]:
+        schemes: dict[str, SecurityScheme | Reference] = {}
+        for config in self.configs:
+            kind = "signed JWT (JWS)" if config.kind == "jws" else "encrypted JWT (JWE)"
+            if config.cookie_spec is not None:
+                schemes[f"{config.name}_cookie"] = SecurityScheme(
+                    type="apiKey",
+                    name=config.name,
+                    security_scheme_in="cookie",
+                    description=f"Session {config.name!r}: a {kind} in a cookie (long ones chunked)",
+                )
+            if config.header_name == "authorization":
+                schemes[f"{config.name}_header"] = SecurityScheme(
+                    type="http", scheme="bearer", bearer_format="JWT", description=f"Session {config.name!r}"
+                )
+            elif config.header_name is not None:
+                schemes[f"{config.name}_header"] = SecurityScheme(
+                    type="apiKey",
+                    name=config.header_name,
+                    security_scheme_in="header",
+                    description=f"Session {config.name!r}: a {kind}, optionally prefixed with 'Bearer '",
+                )
+        return schemes
+
+    def _requirements(self, guard: SessionGuard) -> list[dict[str, list[str]]]:
+        if isinstance(guard.session, SessionConfig):
+            config: SessionConfig[Any] | None = guard.session
+        else:
+            config = self.access if guard.session is None else self.by_name.get(guard.session)
+        if config is None:
+            return []
+        scopes = sorted(guard.scopes)
+        requirements = []
+        if config.cookie_spec is not None:
+            requirements.append({f"{config.name}_cookie": scopes})
+        if config.header_name is not None:
+            requirements.append({f"{config.name}_header": scopes})
+        return requirements
 
 
 def _provider(config: SessionConfig[Any]) -> Any:
