@@ -1,0 +1,52 @@
+# Development tasks. A fresh clone needs only python3 (3.11+) and make:
+#   make run    # serve the example application on http://127.0.0.1:8000
+#   make test   # run the whole test suite
+# The virtual environment is created in $(VENV) on first use and re-installed
+# whenever pyproject.toml changes.
+
+PYTHON ?= python3
+VENV ?= .venv
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+VENV_PYTHON := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.DEFAULT_GOAL := help
+
+.PHONY: help venv run test lint typecheck check
+
+help:
+	@echo "make run        serve the example app (examples/seed) on http://$(HOST):$(PORT)"
+	@echo "make test       run the test suite (pytest)"
+	@echo "make lint       ruff check + ruff format --check"
+	@echo "make typecheck  mypy --strict on litestar_jwtsession"
+	@echo "make check      lint + typecheck + test"
+	@echo "make venv       create/update $(VENV) (done automatically by the targets above)"
+
+venv: $(STAMP)
+
+$(VENV_PYTHON):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(VENV_PYTHON)
+	$(VENV_PYTHON) -m pip install -e '.[dev]'
+	touch $@
+
+run: venv
+	$(VENV_PYTHON) -m uvicorn examples.seed.app:app --host $(HOST) --port $(PORT)
+
+test: venv
+	$(VENV_PYTHON) -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV_PYTHON) -m ruff check .
+	$(VENV_PYTHON) -m ruff format --check .
+
+typecheck: venv
+	$(VENV_PYTHON) -m mypy --strict
+
+check: lint typecheck test

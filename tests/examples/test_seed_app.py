@@ -1,0 +1,371 @@
+"""End-to-end tests of the seed example (examples/seed/app.py) through Litestar's TestClient."""
+
+from __future__ import annotations
+
+import json
+import logging
+import stat
+import time
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from examples.seed import app as seed
+from litestar_jwtsession import KeyPair, generate_jwk
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    import httpx
+
+BASE_URL = "https://testserver.local"  # the session cookies are Secure
+ACCESS = "access_token"
+REFRESH = "refresh_token"
+PASSWORD = "test refresh password"
+CREDENTIALS = {"username": "alice", "password": "wonderland"}
+ALICE = {"sub": "alice", "scope": ["read:profile"]}
+KEY_ENV_VARS = (seed.ACCESS_PRIVATE_ENV, seed.ACCESS_PUBLIC_ENV, seed.REFRESH_PASSWORD_ENV, seed.DEV_KEYS_ENV)
+
+
+class FakeClock:
+    """A mutable session clock; starts at the real time so cookie expiry dates stay in the future."""
+
+    def __init__(self) -> None:
+        self.now = float(int(time.time()))
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@dataclass
+class SetCookie:
+    value: str
+    attrs: dict[str, str | bool] = field(default_factory=dict)
+
+    @property
+    def expired(self) -> bool:
+        if self.attrs.get("max-age") == "0":
+            return True
+        expires = self.attrs.get("expires")
+        return isinstance(expires, str) and parsedate_to_datetime(expires).timestamp() <= time.time()
+
+
+def set_cookies(response: httpx.Response) -> dict[str, SetCookie]:
+    """The response's Set-Cookie headers by cookie name (the last one wins), attributes lowercased."""
+    cookies: dict[str, SetCookie] = {}
+    for header in response.headers.get_list("set-cookie"):
+        first, *rest = (part.strip() for part in header.split(";"))
+        name, _, value = first.partition("=")
+        attrs: dict[str, str | bool] = {}
+        for part in rest:
+            key, eq, val = part.partition("=")
+            attrs[key.strip().lower()] = val.strip() if eq else True
+        cookies[name] = SetCookie(value=value, attrs=attrs)
+    return cookies
+
+
+@pytest.fixture(autouse=True)
+def _no_key_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in KEY_ENV_VARS:
+        monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture(scope="module")
+def access_key() -> KeyPair:
+    pair = generate_jwk("RS256")
+    assert isinstance(pair, KeyPair)
+    return pair
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def app(access_key: KeyPair, clock: FakeClock) -> Litestar:
+    return seed.create_app(
+        access_key=access_key, refresh_password=PASSWORD, pbes2_iterations=1000, clock=clock
+    )
+
+
+@pytest.fixture
+def client(app: Litestar) -> Iterator[TestClient[Litestar]]:
+    with TestClient(app, base_url=BASE_URL) as test_client:
+        yield test_client
+
+
+def login(client: TestClient[Litestar]) -> httpx.Response:
+    response = client.post("/login", json=CREDENTIALS)
+    assert response.status_code == 201, response.text
+    return response
+
+
+def test_login_creates_both_sessions(client: TestClient[Litestar], clock: FakeClock) -> None:
+    response = login(client)
+
+    body = response.json()
+    assert set(body) == {"accessToken", "refreshSession"}
+    access, refresh = body["accessToken"], body["refreshSession"]
+    for session in (access, refresh):
+        assert set(session) == {"id", "createdAt", "expiresAt", "data"}
+        assert isinstance(session["id"], str)
+        assert session["id"]
+        assert session["data"] == ALICE
+        assert session["createdAt"] == int(clock.now) * 1000
+    assert access["id"] != refresh["id"]
+    assert access["expiresAt"] == access["createdAt"] + 15 * 60 * 1000
+    assert refresh["expiresAt"] == refresh["createdAt"] + 7 * 24 * 3600 * 1000
+
+    cookies = set_cookies(response)
+    assert set(cookies) == {ACCESS, REFRESH}
+    access_cookie, refresh_cookie = cookies[ACCESS], cookies[REFRESH]
+    # The access token is a compact JWS, the refresh token a compact JWE.
+    assert access_cookie.value.count(".") == 2
+    assert refresh_cookie.value.count(".") == 4
+    for cookie in (access_cookie, refresh_cookie):
+        assert cookie.attrs.get("secure") is True
+        assert cookie.attrs.get("path") == "/"
+        assert isinstance(cookie.attrs.get("expires"), str)
+        assert not cookie.expired
+    assert "httponly" not in access_cookie.attrs  # readable by the client
+    assert refresh_cookie.attrs.get("httponly") is True
+
+
+def test_logged_in_caller_reads_the_same_sessions(client: TestClient[Litestar]) -> None:
+    first = login(client).json()
+
+    again = client.post("/login")  # no body needed: the cookies identify the caller
+
+    assert again.status_code == 200, again.text
+    assert again.json() == first
+    assert set_cookies(again) == {}  # nothing re-issued
+
+
+def test_access_header_alone_is_enough(client: TestClient[Litestar]) -> None:
+    token = set_cookies(login(client))[ACCESS].value
+    client.cookies.clear()
+
+    response = client.get("/profile", headers={f"x-{ACCESS}-session": f"Bearer {token}"})
+
+    assert response.status_code == 200, response.text
+    assert response.json() == {"user": "alice", "scope": ["read:profile"]}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param({}, id="empty-object"),
+        pytest.param({"username": "alice"}, id="no-password"),
+        pytest.param({"password": "x"}, id="no-username"),
+        pytest.param({"username": "", "password": "x"}, id="empty-username"),
+    ],
+)
+def test_missing_credentials_are_rejected(client: TestClient[Litestar], body: dict[str, Any]) -> None:
+    response = client.post("/login", json=body)
+
+    assert response.status_code == 400
+    assert response.json()["detail"] == seed.CREDENTIALS_REQUIRED
+    assert set_cookies(response) == {}
+
+
+def test_no_body_is_rejected(client: TestClient[Litestar]) -> None:
+    response = client.post("/login")
+
+    assert response.status_code == 400
+    assert response.json()["detail"] == seed.CREDENTIALS_REQUIRED
+
+
+@pytest.mark.parametrize(
+    ("content", "detail"),
+    [
+        pytest.param(b'["alice", "wonderland"]', seed.CREDENTIALS_REQUIRED, id="array"),
+        pytest.param(b'"alice"', seed.CREDENTIALS_REQUIRED, id="string"),
+        pytest.param(b"null", seed.CREDENTIALS_REQUIRED, id="null"),
+        pytest.param(b'{"username": 1, "password": 2}', seed.CREDENTIALS_REQUIRED, id="numbers"),
+        pytest.param(b'{"username": ["a"], "password": {}}', seed.CREDENTIALS_REQUIRED, id="containers"),
+        pytest.param(b"username=alice&password=x", seed.BODY_NOT_JSON, id="not-json"),
+        pytest.param(b"\xff\xfe", seed.BODY_NOT_JSON, id="not-utf8"),
+    ],
+)
+def test_wrong_body_type_is_a_client_error(client: TestClient[Litestar], content: bytes, detail: str) -> None:
+    response = client.post("/login", content=content, headers={"content-type": "application/json"})
+
+    assert response.status_code == 400, response.text
+    assert response.json()["detail"] == detail
+
+
+def test_expired_access_token_is_reissued_from_the_refresh_cookie(
+    client: TestClient[Litestar], clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    first_response = login(client)
+    first = first_response.json()
+    cookies = set_cookies(first_response)
+    old_access = cookies[ACCESS].value
+
+    clock.advance(15 * 60 + 60)  # past the access session's 15 minutes, well within the refresh's 7 days
+    client.cookies.clear()
+    client.cookies.set(ACCESS, old_access)
+    client.cookies.set(REFRESH, cookies[REFRESH].value)
+    with caplog.at_level(logging.INFO, logger=seed.logger.name):
+        response = client.post("/login")
+
+    assert response.status_code == 200, response.text
+    # The example's on_expire hook did the re-issue (not only the plugin's fallback).
+    assert [r.getMessage() for r in caplog.records if r.name == seed.logger.name] == [
+        "access token expired, re-issuing it from the refresh session"
+    ]
+    body = response.json()
+    assert body["accessToken"]["id"] != first["accessToken"]["id"]
+    assert body["accessToken"]["data"] == ALICE
+    assert body["accessToken"]["createdAt"] == int(clock.now) * 1000
+    assert body["refreshSession"] == first["refreshSession"]
+    new_cookies = set_cookies(response)
+    assert set(new_cookies) == {ACCESS}  # the refresh cookie is left alone
+    new_access = new_cookies[ACCESS]
+    assert new_access.value
+    assert new_access.value != old_access
+    assert not new_access.expired
+    assert new_access.attrs.get("secure") is True
+
+    # The new token is valid on its own.
+    client.cookies.clear()
+    client.cookies.set(ACCESS, new_access.value)
+    again = client.post("/login")
+    assert again.status_code == 200, again.text
+    assert again.json()["accessToken"]["id"] == body["accessToken"]["id"]
+
+
+def test_refresh_cookie_alone_logs_the_caller_in(client: TestClient[Litestar], clock: FakeClock) -> None:
+    # A browser drops the access cookie at its expiry date and sends only the refresh cookie.
+    first_response = login(client)
+    first = first_response.json()
+    refresh_token = set_cookies(first_response)[REFRESH].value
+
+    clock.advance(15 * 60 + 60)
+    client.cookies.clear()
+    client.cookies.set(REFRESH, refresh_token)
+    response = client.post("/login")
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["accessToken"]["id"] != first["accessToken"]["id"]
+    assert body["accessToken"]["data"] == ALICE
+    assert body["refreshSession"]["id"] == first["refreshSession"]["id"]
+    assert set_cookies(response)[ACCESS].value
+
+
+def test_expired_access_without_refresh_needs_credentials(
+    client: TestClient[Litestar], clock: FakeClock
+) -> None:
+    old_access = set_cookies(login(client))[ACCESS].value
+
+    clock.advance(15 * 60 + 60)
+    client.cookies.clear()
+    client.cookies.set(ACCESS, old_access)
+
+    profile = client.get("/profile")
+    assert profile.status_code == 401
+    assert profile.headers.get("www-authenticate", "").startswith("Bearer")
+    assert set_cookies(profile)[ACCESS].expired  # the stale cookie is removed
+
+    client.cookies.set(ACCESS, old_access)
+    response = client.post("/login")
+    assert response.status_code == 400
+    assert response.json()["detail"] == seed.CREDENTIALS_REQUIRED
+
+
+def test_profile_needs_a_session(client: TestClient[Litestar]) -> None:
+    response = client.get("/profile")
+    assert response.status_code == 401
+    assert response.headers.get("www-authenticate", "").startswith("Bearer")
+
+    login(client)
+    response = client.get("/profile")
+    assert response.status_code == 200, response.text
+    assert response.json() == {"user": "alice", "scope": ["read:profile"]}
+
+
+def test_logout_clears_both_sessions(client: TestClient[Litestar]) -> None:
+    login(client)
+
+    response = client.post("/logout")
+
+    assert response.status_code == 200, response.text
+    assert response.json() == {"ok": True}
+    cookies = set_cookies(response)
+    assert set(cookies) == {ACCESS, REFRESH}
+    for cookie in cookies.values():
+        assert cookie.value == ""
+        assert cookie.expired
+    assert not client.cookies.get(ACCESS)
+    assert not client.cookies.get(REFRESH)
+    again = client.post("/login")
+    assert again.status_code == 400
+    assert again.json()["detail"] == seed.CREDENTIALS_REQUIRED
+
+
+def test_dev_keys_are_generated_once_and_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    key_file = tmp_path / "keys" / ".dev-keys.json"
+    monkeypatch.setenv(seed.DEV_KEYS_ENV, str(key_file))
+
+    first_app = seed.create_app(pbes2_iterations=1000)
+
+    assert key_file.is_file()
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    saved = key_file.read_text()
+    assert list(key_file.parent.iterdir()) == [key_file]  # no temporary file left behind
+    with TestClient(first_app, base_url=BASE_URL) as first_client:
+        first_response = login(first_client)
+    first = first_response.json()
+    cookies = set_cookies(first_response)
+
+    second_app = seed.create_app(pbes2_iterations=1000)
+
+    assert key_file.read_text() == saved
+    with TestClient(second_app, base_url=BASE_URL) as second_client:
+        second_client.cookies.set(ACCESS, cookies[ACCESS].value)
+        second_client.cookies.set(REFRESH, cookies[REFRESH].value)
+        response = second_client.post("/login")
+    assert response.status_code == 200, response.text
+    assert response.json() == first
+
+
+def test_keys_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, access_key: KeyPair
+) -> None:
+    key_file = tmp_path / ".dev-keys.json"
+    monkeypatch.setenv(seed.DEV_KEYS_ENV, str(key_file))
+    monkeypatch.setenv(seed.ACCESS_PRIVATE_ENV, json.dumps(access_key.private_key))
+    monkeypatch.setenv(seed.REFRESH_PASSWORD_ENV, PASSWORD)
+
+    keys = seed.load_keys()
+    env_app = seed.create_app(pbes2_iterations=1000)
+
+    assert not key_file.exists()
+    assert keys.refresh_password == PASSWORD
+    assert keys.access_key.private_key == access_key.private_key
+    with TestClient(env_app, base_url=BASE_URL) as env_client:
+        login(env_client)
+        assert env_client.get("/profile").status_code == 200
+
+
+def test_module_level_app_is_built_on_first_access(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    key_file = tmp_path / ".dev-keys.json"
+    monkeypatch.setenv(seed.DEV_KEYS_ENV, str(key_file))
+    monkeypatch.setattr(seed, "_app", None)
+
+    assert not key_file.exists()  # importing the module wrote nothing
+    application = seed.app
+
+    assert isinstance(application, Litestar)
+    assert seed.app is application
+    assert key_file.is_file()
