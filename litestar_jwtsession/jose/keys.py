@@ -1,0 +1,200 @@
+"""JWK helpers: generation, PEM import/export, password derivation, and the key-pair container.
+
+JWKs are plain RFC 7517 dicts in the public API; joserfc key objects stay an implementation detail
+(imported once and cached, because an RSA private import costs ~36 ms).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+from uuid import uuid4
+
+from joserfc.errors import JoseError
+from joserfc.jwk import ECKey, JWKRegistry, KeyParameters, OctKey, OKPKey, RSAKey
+from joserfc.util import urlsafe_b64encode
+
+from litestar_jwtsession.jose.algorithms import _KEY_SHAPES, _PBES2_MODELS, PBES2_ALGORITHMS, _check_fits
+
+__all__ = (
+    "JWK",
+    "KeyPair",
+    "derive_jwk_from_password",
+    "export_pem",
+    "generate_jwk",
+    "import_pem",
+)
+
+JWK = dict[str, Any]
+"""A JSON Web Key as a plain dict (RFC 7517)."""
+
+_Key = OctKey | RSAKey | ECKey | OKPKey
+_KEY_CLASSES = (OctKey, RSAKey, ECKey, OKPKey)
+_ASYMMETRIC = frozenset({"RSA", "EC", "OKP"})
+
+
+@dataclass(frozen=True, slots=True)
+class KeyPair:
+    """An asymmetric key pair; either half may be missing, not both.
+
+    ``private_key`` signs (JWS) or decrypts (JWE). ``public_key`` verifies or encrypts and may be one
+    JWK, a list of JWKs or a JWK Set ``{"keys": [...]}`` (key rotation); without it, the public half
+    of ``private_key`` is used.
+    """
+
+    private_key: JWK | None = None
+    public_key: JWK | list[JWK] | dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        if self.private_key is None and self.public_key is None:
+            raise ValueError("A KeyPair needs a private_key, a public_key, or both.")
+        if self.private_key is not None:
+            _check_asymmetric(self.private_key, "private_key")
+            if "d" not in self.private_key:
+                raise ValueError("private_key is a public JWK (it has no 'd' member).")
+        for jwk in self.public_members():
+            _check_asymmetric(jwk, "public_key")
+
+    def public_members(self) -> list[JWK]:
+        """The JWKs given as ``public_key``, flattened (a JWK Set's ``keys``, a list, or one JWK)."""
+        public = self.public_key
+        if public is None:
+            return []
+        members: Any = public.get("keys") if isinstance(public, dict) and "keys" in public else public
+        members = [members] if isinstance(members, dict) else members
+        if not isinstance(members, list) or not members:
+            raise ValueError("public_key must be a JWK, a non-empty list of JWKs, or a JWK Set.")
+        return members
+
+    def public_jwks(self) -> list[JWK]:
+        """The public half of every public key (or of ``private_key`` when there is none)."""
+        sources = self.public_members() or ([] if self.private_key is None else [self.private_key])
+        return [_public_dict(_import_key(jwk)) for jwk in sources]
+
+
+def _check_asymmetric(jwk: Any, what: str) -> None:
+    if not isinstance(jwk, dict):
+        raise ValueError(f"{what} must be a JWK dict, got {type(jwk).__name__}.")
+    if jwk.get("kty") not in _ASYMMETRIC:
+        raise ValueError(f"{what} must be an RSA, EC or OKP JWK (oct keys are used on their own).")
+
+
+# --------------------------------------------------------------------------- import cache
+
+
+def _import_key(value: JWK | _Key) -> _Key:
+    """A joserfc key for ``value`` (passed through if it already is one); ``ValueError`` if invalid."""
+    if isinstance(value, _KEY_CLASSES):
+        return value
+    if not isinstance(value, dict):
+        raise ValueError(f"A JWK must be a dict, got {type(value).__name__}.")
+    try:
+        canonical = json.dumps(value, sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"Invalid JWK: {exc}") from exc
+    return _import_canonical(canonical)
+
+
+@lru_cache(maxsize=256)
+def _import_canonical(canonical: str) -> _Key:
+    try:
+        return JWKRegistry.import_key(json.loads(canonical))
+    except (JoseError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise ValueError(f"Invalid JWK: {exc}") from exc
+
+
+def _public_key(key: _Key) -> _Key:
+    """The public half of an asymmetric key (a cached import of its public JWK)."""
+    if isinstance(key, OctKey):
+        raise ValueError("An oct key has no public half.")
+    return _import_key(_public_dict(key)) if key.is_private else key
+
+
+def _public_dict(key: _Key) -> JWK:
+    return _ordered(dict(key.as_dict(private=False)))
+
+
+def _ordered(jwk: JWK) -> JWK:
+    # kty first, then alg/kid, then the key material: the usual reading order of a JWK
+    head: JWK = {name: jwk[name] for name in ("kty", "alg", "kid") if name in jwk}
+    return {**head, **jwk}
+
+
+# --------------------------------------------------------------------------- public helpers
+
+
+def generate_jwk(alg: str, *, kid: str | None = None) -> JWK | KeyPair:
+    """A fresh key for ``alg``: an oct JWK for symmetric algorithms, else a :class:`KeyPair`.
+
+    Every JWK carries ``alg`` and ``kid`` (a random UUID unless given; both halves share it) and
+    no ``key_ops``/``use``, so it imports in unjwt as is.
+    """
+    shape = _KEY_SHAPES.get(alg)
+    if shape is None:
+        if alg in PBES2_ALGORITHMS:
+            raise ValueError(
+                f"{alg!r} uses a password: pass the password string, or derive_jwk_from_password()."
+            )
+        if alg in ("dir", "none"):
+            raise ValueError(
+                f"No key can be generated for {alg!r}; for 'dir' generate the content cipher's key."
+            )
+        raise ValueError(f"Unsupported algorithm {alg!r}.")
+    parameters: KeyParameters = {"alg": alg, "kid": str(uuid4()) if kid is None else kid}
+    key = JWKRegistry.generate_key(shape.kty[0], shape.generate_arg, parameters)
+    private = _ordered(dict(key.as_dict(private=True)))
+    if isinstance(key, OctKey):
+        return private
+    return KeyPair(private_key=private, public_key=_public_dict(key))
+
+
+def import_pem(pem: str, alg: str, *, kid: str | None = None) -> JWK:
+    """A JWK from a PEM private key (PKCS#8 or traditional), public key (SPKI) or certificate."""
+    shape = _KEY_SHAPES.get(alg)
+    if shape is None or shape.kty == ("oct",):
+        raise ValueError(f"import_pem needs an asymmetric algorithm, got {alg!r}.")
+    key = _load_pem(pem.encode("utf-8"), shape.kty)
+    jwk: JWK = {**key.as_dict(private=key.is_private), "alg": alg}
+    if kid is not None:
+        jwk["kid"] = kid
+    jwk = _ordered(jwk)
+    _check_fits(alg, jwk)
+    return jwk
+
+
+def _load_pem(data: bytes, key_types: tuple[str, ...]) -> _Key:
+    for kty in key_types:
+        try:
+            return JWKRegistry.import_key(data, kty)
+        except (JoseError, ValueError, TypeError):
+            continue
+    raise ValueError(f"The PEM is not a usable {'/'.join(key_types)} key.")
+
+
+def export_pem(jwk: JWK) -> str:
+    """PEM text for ``jwk``: PKCS#8 for a private key, SubjectPublicKeyInfo for a public one."""
+    key = _import_key(jwk)
+    if isinstance(key, OctKey):
+        raise ValueError("oct keys have no PEM form.")
+    return key.as_pem(private=key.is_private).decode("ascii")
+
+
+def derive_jwk_from_password(password: str | bytes, alg: str, *, salt: bytes, iterations: int) -> JWK:
+    """The AES key-wrapping JWK a PBES2 token with ``p2s=salt`` and ``p2c=iterations`` uses.
+
+    PBKDF2 runs over the RFC 7518 salt ``UTF8(alg) || 0x00 || salt``, exactly as joserfc does.
+    """
+    model = _PBES2_MODELS.get(alg)
+    if model is None:
+        raise ValueError(f"{alg!r} is not a PBES2 algorithm ({', '.join(sorted(PBES2_ALGORITHMS))}).")
+    if not isinstance(salt, bytes) or len(salt) < 8:
+        raise ValueError("salt must be at least 8 bytes.")
+    if type(iterations) is not int or iterations < 1:
+        raise ValueError("iterations must be a positive integer.")
+    secret = password.encode("utf-8") if isinstance(password, str) else password
+    if not secret:
+        raise ValueError("password must not be empty.")
+    derived = model.compute_derived_key(secret, salt, iterations)
+    return {"kty": "oct", "k": urlsafe_b64encode(derived).decode("ascii"), "alg": model.key_wrapping.name}
