@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from litestar import Litestar, Request, get, post, websocket
 from litestar.connection import WebSocket
-from litestar.exceptions import ImproperlyConfiguredException, NotFoundException, PermissionDeniedException
 from litestar.di import NamedDependency
+from litestar.exceptions import ImproperlyConfiguredException, NotFoundException, PermissionDeniedException
 from litestar.testing import TestClient
 
 from litestar_jwtsession import (
@@ -45,7 +45,9 @@ def test_session_is_injected_under_its_dependency_key() -> None:
         return {"session": access_token}
 
     @get("/me")
-    async def me(request: Request[Any, Any, Any], access_token: NamedDependency[Session[Any]]) -> dict[str, Any]:
+    async def me(
+        request: Request[Any, Any, Any], access_token: NamedDependency[Session[Any]]
+    ) -> dict[str, Any]:
         same = await use_jws_session(request, access)
         return {"sub": access_token.data.get("sub"), "same_object": same is access_token}
 
@@ -59,7 +61,10 @@ def test_session_is_injected_under_its_dependency_key() -> None:
         assert body["data"] == {"sub": "ada"}
         line = set_cookies(response)["access-token"]
         assert cookie_value(line) == body["token"]
-        assert "; Path=/" in line and "; Secure" in line and "HttpOnly" not in line and "SameSite=Lax" in line
+        assert "; Path=/" in line
+        assert "; Secure" in line
+        assert "HttpOnly" not in line
+        assert "; SameSite=Lax" in line
 
         response = client.get("/me")
         assert response.json() == {"sub": "ada", "same_object": True}
@@ -69,7 +74,9 @@ def test_plugin_rejects_bad_setups() -> None:
     with pytest.raises(ImproperlyConfiguredException):
         JWTSessionPlugin()
     with pytest.raises(ImproperlyConfiguredException, match="unique"):
-        JWTSessionPlugin(sessions=[JWSSessionConfig(key=HS256, name="s"), JWESessionConfig(key=A128KW, name="s")])
+        JWTSessionPlugin(
+            sessions=[JWSSessionConfig(key=HS256, name="s"), JWESessionConfig(key=A128KW, name="s")]
+        )
     with pytest.raises(ImproperlyConfiguredException):
         JWTSessionPlugin(access=JWESessionConfig(key=A128KW))  # type: ignore[arg-type]
     with pytest.raises(ImproperlyConfiguredException, match="handler parameter"):
@@ -142,7 +149,6 @@ def test_route_that_never_reads_a_session_sets_no_cookie() -> None:
 
 def test_websocket_reads_sessions_but_cannot_write_cookies() -> None:
     config = JWSSessionConfig(key=HS256, name="s")
-    token_holder: dict[str, str] = {}
 
     @post("/login", status_code=200)
     async def login(s: NamedDependency[Session[Any]]) -> str:
@@ -169,7 +175,9 @@ def test_websocket_reads_sessions_but_cannot_write_cookies() -> None:
     app = Litestar([login, ws], plugins=[JWTSessionPlugin(sessions=[config])])
     with TestClient(app, base_url="https://testserver.local") as client:
         token_holder["t"] = client.post("/login").text
-        with client.websocket_connect("/ws", headers={"x-s-session": f"Bearer {token_holder['t']}"}) as socket:
+        with client.websocket_connect(
+            "/ws", headers={"x-s-session": f"Bearer {token_holder['t']}"}
+        ) as socket:
             outcome = socket.receive_json()
     assert outcome == {
         "user": "ada",
