@@ -174,10 +174,8 @@ def test_websocket_reads_sessions_but_cannot_write_cookies() -> None:
 
     app = Litestar([login, ws], plugins=[JWTSessionPlugin(sessions=[config])])
     with TestClient(app, base_url="https://testserver.local") as client:
-        token_holder["t"] = client.post("/login").text
-        with client.websocket_connect(
-            "/ws", headers={"x-s-session": f"Bearer {token_holder['t']}"}
-        ) as socket:
+        token = client.post("/login").text
+        with client.websocket_connect("/ws", headers={"x-s-session": f"Bearer {token}"}) as socket:
             outcome = socket.receive_json()
     assert outcome == {
         "user": "ada",
