@@ -8,13 +8,14 @@ and per-route requirements of the session guards.
 from __future__ import annotations
 
 from copy import copy
+from itertools import product
 from typing import TYPE_CHECKING, Any
 
 from litestar.connection import Request  # noqa: TC002  # resolved at runtime by Litestar's DI
 from litestar.di import Provide
 from litestar.exceptions import ImproperlyConfiguredException
 from litestar.handlers import HTTPRouteHandler
-from litestar.openapi.spec import Components, Reference, SecurityScheme
+from litestar.openapi.spec import Components, Reference, SecurityRequirement, SecurityScheme
 from litestar.plugins import InitPlugin, ReceiveRoutePlugin
 
 from litestar_jwtsession.integration.guards import SKIP_GUARD_OPT_KEY, SessionGuard, reissue_from_refresh
@@ -120,18 +121,16 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
         return app_config
 
     def receive_route(self, route: BaseRoute) -> None:
-        """Document each session guard of the route as an OpenAPI security requirement."""
+        """Document the session guards of each handler as OpenAPI security requirements."""
         for handler in getattr(route, "route_handlers", ()):
             if not isinstance(handler, HTTPRouteHandler) or handler.opt.get(SKIP_GUARD_OPT_KEY):
                 continue
-            requirements = [
-                requirement
-                for guard in handler.resolve_guards()
-                if isinstance(guard, SessionGuard)
-                for requirement in self._requirements(guard)
-            ]
-            if requirements:
-                handler.security = [*(handler.security or ()), *requirements]
+            guards = [guard for guard in handler.resolve_guards() if isinstance(guard, SessionGuard)]
+            existing = list(handler.security or ())
+            # a handler can reach us more than once (e.g. mounted on several paths): add each once
+            missing = [item for item in self._requirements(guards) if item not in existing]
+            if missing:
+                handler.security = [*existing, *missing]
 
     def _security_schemes(self) -> dict[str, SecurityScheme | Reference]:
         schemes: dict[str, SecurityScheme | Reference] = {}
@@ -157,20 +156,39 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
                 )
         return schemes
 
-    def _requirements(self, guard: SessionGuard) -> list[dict[str, list[str]]]:
+    def _requirements(self, guards: list[SessionGuard]) -> list[SecurityRequirement]:
+        """OpenAPI requirements for a handler's session guards.
+
+        Entries of ``security`` are alternatives (OR) and the schemes inside one entry all apply
+        (AND). So the guards of every layer merge per session (their scopes add up), each session
+        may come by any of its transports, an ``any_of`` guard yields one alternative per scope,
+        and several guarded sessions combine into entries naming all of them.
+        """
+        per_session: dict[str, tuple[SessionConfig[Any], set[str], list[frozenset[str]]]] = {}
+        for guard in guards:
+            config = self._config_of(guard)
+            if config is None:
+                continue
+            _, required, alternatives = per_session.setdefault(config.name, (config, set(), []))
+            if guard.any_of:
+                alternatives.append(guard.scopes)
+            else:
+                required.update(guard.scopes)
+        choices_per_session = []
+        for config, required, alternatives in per_session.values():
+            scope_sets = [required.union(picked) for picked in product(*(sorted(a) for a in alternatives))]
+            transports = [f"{config.name}_cookie"] if config.cookie_spec is not None else []
+            if config.header_name is not None:
+                transports.append(f"{config.name}_header")
+            choices_per_session.append(
+                [(name, sorted(scopes)) for name in transports for scopes in scope_sets]
+            )
+        return [dict(combination) for combination in product(*choices_per_session)] if per_session else []
+
+    def _config_of(self, guard: SessionGuard) -> SessionConfig[Any] | None:
         if isinstance(guard.session, SessionConfig):
-            config: SessionConfig[Any] | None = guard.session
-        else:
-            config = self.access if guard.session is None else self.by_name.get(guard.session)
-        if config is None:
-            return []
-        scopes = sorted(guard.scopes)
-        requirements = []
-        if config.cookie_spec is not None:
-            requirements.append({f"{config.name}_cookie": scopes})
-        if config.header_name is not None:
-            requirements.append({f"{config.name}_header": scopes})
-        return requirements
+            return guard.session
+        return self.access if guard.session is None else self.by_name.get(guard.session)
 
 
 def _provider(config: SessionConfig[Any]) -> Any:

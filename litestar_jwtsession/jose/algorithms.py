@@ -8,12 +8,21 @@ copies of those tables; only the copies carry our PBES2 and EdDSA models.
 from __future__ import annotations
 
 import binascii
+import hashlib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from joserfc.jwa import AESAlgKeyWrapping, EdDSAAlgorithm, PBES2HSAlgKeyEncryption
-from joserfc.jwe import JWERegistry
+from joserfc.errors import InvalidHeaderValueError, UnsupportedKeyOperationError
+from joserfc.jwa import (
+    AESAlgKeyWrapping,
+    ECDHESAlgKeyAgreement,
+    EdDSAAlgorithm,
+    JWEEncModel,
+    JWEKeyWrapping,
+    PBES2HSAlgKeyEncryption,
+)
+from joserfc.jwe import CompactEncryption, JWERegistry, Recipient
 from joserfc.jwk import ECKey, OctKey, OKPKey, RSAKey
 from joserfc.jws import JWSRegistry
 from joserfc.registry import JWS_HEADER_REGISTRY, HeaderParameter, HeaderRegistryDict
@@ -29,6 +38,7 @@ __all__ = (
     "jwe_registry",
     "jws_allowed_algorithms",
     "jws_registry",
+    "without_empty_key_ops",
 )
 
 JWS_ALGORITHMS = frozenset(
@@ -238,12 +248,34 @@ def _is_iteration_count(value: Any) -> None:
 
 
 class _PBES2Algorithm(PBES2HSAlgKeyEncryption):
-    """joserfc's PBES2 without its hard-coded ``p2c <= 300000`` (unjwt writes 600000)."""
+    """joserfc's PBES2 without its hard-coded ``p2c <= 300000`` (unjwt writes 600000), and with a
+    bounded cache of derived key-encryption keys.
+
+    A derived key depends only on (password, algorithm, p2s, p2c). p2s is random per token, so the
+    cache only spares re-deriving for a token seen before (e.g. a refresh cookie presented on every
+    request): 600000 PBKDF2 rounds cost about 100 ms. The count policy is enforced before this runs.
+    """
 
     more_header_registry = {  # noqa: RUF012
         "p2s": HeaderParameter("PBES2 Salt Input", "str", True),
         "p2c": HeaderParameter("PBES2 Count", _is_iteration_count, True),
     }
+    kek_cache_size = 256
+
+    def __init__(self, hash_size: int, key_wrapping: JWEKeyWrapping) -> None:
+        super().__init__(hash_size, key_wrapping)
+        self._kek_cache: dict[tuple[bytes, bytes, int], bytes] = {}
+
+    def compute_derived_key(self, key: bytes, p2s: bytes, p2c: int) -> bytes:
+        # the password is part of the cache key: two configs with different passwords never share
+        cache_key = (hashlib.sha256(key).digest(), p2s, p2c)
+        derived = self._kek_cache.get(cache_key)
+        if derived is None:
+            derived = super().compute_derived_key(key, p2s, p2c)
+            if len(self._kek_cache) >= self.kek_cache_size:
+                del self._kek_cache[next(iter(self._kek_cache))]  # drop the oldest
+            self._kek_cache[cache_key] = derived
+        return derived
 
 
 class _EdDSAAlgorithm(EdDSAAlgorithm):
@@ -252,11 +284,62 @@ class _EdDSAAlgorithm(EdDSAAlgorithm):
     security_warning = None  # type: ignore[assignment]  # joserfc narrows it to str here
 
 
+def without_empty_key_ops(jwk: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``jwk`` without an *empty* ``key_ops`` when it is a public ECDH key; else ``jwk`` itself.
+
+    WebCrypto exports an ECDH public key with ``key_ops: []`` (such a key has no usages), and unjwt
+    0.7.3 writes that into its ECDH-ES public JWKs and into the ``epk`` header of every ECDH-ES
+    token; joserfc reads ``[]`` as "no operation allowed" and refuses the key agreement. Only that
+    exact shape is rewritten: a public ``EC``/``OKP`` key (no ``d``) whose ``alg`` is absent (an
+    ``epk``) or an ECDH-ES algorithm. A non-empty ``key_ops`` is kept, so one that does not allow
+    the operation is still refused.
+    """
+    alg = jwk.get("alg")
+    if (
+        jwk.get("key_ops") == []
+        and jwk.get("kty") in _ECDH.kty
+        and "d" not in jwk
+        and (alg is None or alg in _ECDH_ALGORITHMS)
+    ):
+        return {name: value for name, value in jwk.items() if name != "key_ops"}
+    return jwk
+
+
+class _ECDHESAlgorithm(ECDHESAlgKeyAgreement):
+    """joserfc's ECDH-ES reading unjwt's ``epk`` (see :func:`without_empty_key_ops`)."""
+
+    def decrypt_agreed_upon_key(self, enc: JWEEncModel, recipient: Recipient[ECKey]) -> bytes:
+        headers = recipient.headers()
+        epk = headers.get("epk")
+        if isinstance(epk, Mapping) and (normalised := without_empty_key_ops(epk)) is not epk:
+            # a view with the rewritten epk: the token's own header (and so the AAD) is untouched
+            recipient = Recipient(
+                CompactEncryption({**headers, "epk": normalised}), recipient_key=recipient.recipient_key
+            )
+        try:
+            derived: bytes = super().decrypt_agreed_upon_key(enc, recipient)
+        except UnsupportedKeyOperationError as exc:
+            # our private key's key_ops are not consulted here: the refusal is about the token's epk
+            message = f"'epk' cannot be used for key agreement: {exc.description}"
+            raise InvalidHeaderValueError(message) from exc
+        return derived
+
+
 def _stock_wrapping(name: str) -> AESAlgKeyWrapping:
     model = JWERegistry.algorithms["alg"][name]
     assert isinstance(model, AESAlgKeyWrapping)
     return model
 
+
+_ECDH_MODELS: dict[str, _ECDHESAlgorithm] = {
+    model.name: model
+    for model in (
+        _ECDHESAlgorithm(None),
+        _ECDHESAlgorithm(_stock_wrapping("A128KW")),
+        _ECDHESAlgorithm(_stock_wrapping("A192KW")),
+        _ECDHESAlgorithm(_stock_wrapping("A256KW")),
+    )
+}
 
 _PBES2_MODELS: dict[str, _PBES2Algorithm] = {
     model.name: model
@@ -277,7 +360,7 @@ class _JWSRegistry(JWSRegistry):
 
 class _JWERegistry(JWERegistry):
     algorithms = {  # noqa: RUF012
-        "alg": {**JWERegistry.algorithms["alg"], **_PBES2_MODELS},
+        "alg": {**JWERegistry.algorithms["alg"], **_ECDH_MODELS, **_PBES2_MODELS},
         "enc": dict(JWERegistry.algorithms["enc"]),
         "zip": {},  # compression is refused: never written, and only adds attack surface
     }

@@ -258,17 +258,72 @@ def _single(algs: frozenset[str], what: str) -> str:
     return next(iter(algs))
 
 
+class VerifiedTokenCache:
+    """Payloads of tokens a codec has already verified or decrypted, keyed by the exact token.
+
+    A hit skips only the cryptography: the claims are decoded afresh (callers may mutate them) and
+    validated again at the current time, so an expired token is refused on a hit too. An entry is
+    dropped once its token expires; the cache belongs to one codec, so new keys mean a new cache.
+    Bounded in entries, and long tokens are not cached at all.
+    """
+
+    __slots__ = ("_entries", "size")
+
+    max_token_length = 8192
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: dict[str, tuple[bytes, float]] = {}
+
+    def get(self, token: str, now: float) -> bytes | None:
+        entry = self._entries.get(token)
+        if entry is None:
+            return None
+        if now >= entry[1]:
+            del self._entries[token]
+            return None
+        return entry[0]
+
+    def put(self, token: str, payload: bytes, claims: dict[str, Any], rules: ClaimRules) -> None:
+        if self.size <= 0 or len(token) > self.max_token_length:
+            return
+        expiry = _cache_expiry(claims, rules)
+        entries = self._entries
+        if len(entries) >= self.size:
+            del entries[next(iter(entries))]  # the oldest entry goes first
+        entries[token] = (payload, expiry)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def _cache_expiry(claims: dict[str, Any], rules: ClaimRules) -> float:
+    """When a verified token stops being worth caching: its ``exp``, or ``iat + max_token_age``."""
+    limits = [float("inf")]
+    if isinstance(claims.get("exp"), int | float):
+        limits.append(claims["exp"] + rules.leeway)
+    if rules.max_token_age is not None and isinstance(claims.get("iat"), int | float):
+        limits.append(claims["iat"] + rules.max_token_age + rules.leeway)
+    return min(limits)
+
+
 class _Codec:
     """Size cap, header parsing, ``typ`` and allow-list checks, key selection, claims."""
 
     _codes: ClassVar[_Codes]
     _slots: tuple[_Slot, ...]
 
-    def __init__(self, rules: ClaimRules, max_token_size: int) -> None:
+    def __init__(self, rules: ClaimRules, max_token_size: int, cache_size: int) -> None:
         if type(max_token_size) is not int or max_token_size < 1:
             raise ValueError("max_token_size must be a positive integer.")
+        if type(cache_size) is not int or cache_size < 0:
+            raise ValueError("cache_size must be a non-negative integer.")
         self._rules = rules
         self._max_token_size = max_token_size
+        self.cache = VerifiedTokenCache(cache_size)
 
     @property
     def read_algs(self) -> frozenset[str]:
@@ -307,6 +362,10 @@ class _Codec:
             raise self._codes.map(exc) from exc
 
     def _decode(self, token: str, now: float, key: Any) -> dict[str, Any]:
+        # Tokens opened with a key-lookup result are never cached: the hook may answer differently.
+        cached = self.cache.get(token, now) if key is None else None
+        if cached is not None:
+            return validate_claims(msgspec.json.decode(cached), self._rules, now)
         header = self.header(token)
         if header.get("typ") != self._rules.typ:
             raise SessionError(ErrorCode.JWT_TYP_INVALID, 'unexpected "typ" JWT header value')
@@ -316,7 +375,10 @@ class _Codec:
             payload = msgspec.json.decode(plaintext)
         except ValueError as exc:
             raise SessionError(ErrorCode.JWT_PAYLOAD_INVALID, "JWT payload is not valid JSON") from exc
-        return validate_claims(payload, self._rules, now)
+        claims = validate_claims(payload, self._rules, now)
+        if key is None:
+            self.cache.put(token, plaintext, claims, self._rules)
+        return claims
 
     def _candidates(self, slots: tuple[_Slot, ...], header: dict[str, Any]) -> list[_Slot]:
         codes = self._codes
@@ -433,8 +495,9 @@ class JWSCodec(_Codec):
         alg: str | None = None,
         rules: ClaimRules = ClaimRules(),  # frozen, so sharing the default is safe
         max_token_size: int = 65536,
+        cache_size: int = 4096,
     ) -> None:
-        super().__init__(rules, max_token_size)
+        super().__init__(rules, max_token_size, cache_size)
         if alg is not None and alg not in JWS_ALGORITHMS:
             raise ValueError(f"{alg!r} is not a supported JWS algorithm.")
         self._pinned = alg
@@ -521,8 +584,9 @@ class JWECodec(_Codec):
         pbes2_iterations: int = 600_000,
         pbes2_iterations_range: tuple[int, int] | None = None,
         max_token_size: int = 65536,
+        cache_size: int = 4096,
     ) -> None:
-        super().__init__(rules, max_token_size)
+        super().__init__(rules, max_token_size, cache_size)
         if alg is not None and alg not in JWE_KEY_ALGORITHMS:
             raise ValueError(f"{alg!r} is not a supported JWE key-management algorithm.")
         if enc is not None and enc not in JWE_CONTENT_ALGORITHMS:

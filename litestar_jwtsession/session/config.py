@@ -105,6 +105,9 @@ class SessionConfig(Generic[ClaimsT]):
     """Claims that must be present besides ``jti`` and ``iat``."""
     max_token_size: int = 65536
     """Longest token accepted on read, in characters (checked before any decoding)."""
+    token_cache_size: int = 4096
+    """How many verified tokens to remember so a token seen before skips the cryptography (its
+    claims are still checked on every read); ``0`` disables the cache."""
     clock: Callable[[], float] = time.time
     """The session clock, seconds since the epoch (tests inject a fake one)."""
     dependency_key: str | None = None
@@ -194,7 +197,13 @@ class JWSSessionConfig(SessionConfig[ClaimsT]):
     def _build_codec(self, rules: ClaimRules) -> JWSCodec:
         if isinstance(self.key, str):
             raise ValueError("a JWS session needs an oct JWK or a KeyPair; password strings are JWE-only")
-        return JWSCodec(_check_key(self.key), alg=self.alg, rules=rules, max_token_size=self.max_token_size)
+        return JWSCodec(
+            _check_key(self.key),
+            alg=self.alg,
+            rules=rules,
+            max_token_size=self.max_token_size,
+            cache_size=self.token_cache_size,
+        )
 
     def encode_token(self, claims: dict[str, Any]) -> str:
         return cast("JWSCodec", self.codec).sign(claims)
@@ -233,6 +242,7 @@ class JWESessionConfig(SessionConfig[ClaimsT]):
             pbes2_iterations=self.pbes2_iterations,
             pbes2_iterations_range=self.pbes2_iterations_range,
             max_token_size=self.max_token_size,
+            cache_size=self.token_cache_size,
         )
 
     def encode_token(self, claims: dict[str, Any]) -> str:

@@ -119,6 +119,7 @@ class Session(Generic[ClaimsT]):
         "_load_error",
         "_loaded",
         "_loading",
+        "_reading",
         "_request",
         "_token_from_cookie",
         "config",
@@ -141,6 +142,7 @@ class Session(Generic[ClaimsT]):
         self._cookie_action: Literal["set", "clear"] | None = None
         self._token_from_cookie = False
         self._loaded = False
+        self._reading = False
         self._loading: asyncio.Event | None = None
         self._load_error: BaseException | None = None
 
@@ -160,14 +162,16 @@ class Session(Generic[ClaimsT]):
         """Read the incoming token once per request; concurrent callers share that one read."""
         if self._loaded:
             return self
-        if self._loading is not None:
+        if self._reading:
             if id(self) in _LOADING.get():
                 return self  # re-entered from a hook of our own read
+            if self._loading is None:  # created only when someone has to wait
+                self._loading = asyncio.Event()
             await self._loading.wait()
             if self._load_error is not None:
                 raise self._load_error
             return self
-        self._loading = asyncio.Event()
+        self._reading = True
         marker = _LOADING.set(_LOADING.get() | {id(self)})
         try:
             await self._read_incoming()
@@ -179,7 +183,8 @@ class Session(Generic[ClaimsT]):
         finally:
             _LOADING.reset(marker)
             self._loaded = True
-            self._loading.set()
+            if self._loading is not None:
+                self._loading.set()
         return self
 
     def _find_token(self) -> tuple[str | None, bool]:
