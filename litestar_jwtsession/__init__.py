@@ -6,6 +6,7 @@ from litestar_jwtsession.integration.guards import (
     requires_session,
     session_scopes,
 )
+from litestar_jwtsession.integration.jwks import jwks_route, public_jwk_set
 from litestar_jwtsession.integration.plugin import JWTSessionPlugin
 from litestar_jwtsession.jose.durations import parse_duration
 from litestar_jwtsession.jose.errors import ErrorCode, SessionError
@@ -65,7 +66,9 @@ __all__ = (
     "get_jws_session",
     "get_jws_session_token",
     "import_pem",
+    "jwks_route",
     "parse_duration",
+    "public_jwk_set",
     "requires_scopes",
     "requires_session",
     "seal_jwe_session",

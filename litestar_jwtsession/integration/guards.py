@@ -18,6 +18,7 @@ from litestar.exceptions import (
     PermissionDeniedException,
 )
 
+from litestar_jwtsession.jose.errors import SessionError
 from litestar_jwtsession.session.api import request_sessions
 from litestar_jwtsession.session.config import SessionConfig
 from litestar_jwtsession.session.hooks import HookEvent
@@ -137,7 +138,8 @@ def requires_scopes(*scopes: str, any_of: bool = False, session: SessionRef = No
 async def reissue_from_refresh(event: HookEvent) -> None:
     """The built-in ``on_missing`` hook of the access config: re-issue it from the refresh session.
 
-    ``on_refresh`` hooks on the access config may veto (``False``) or supply the new data (a mapping).
+    ``on_refresh`` hooks on the access config may veto (``False``) or supply the new data (a mapping
+    or a ``msgspec.Struct``).
     A refresh session that is present but unusable is cleared so the browser drops it.
     """
     access: Session[Any] = event.session
@@ -160,5 +162,9 @@ async def reissue_from_refresh(event: HookEvent) -> None:
     )
     if decision is False:
         return
-    data = dict(decision) if isinstance(decision, Mapping) else copy.deepcopy(refresh.data)
-    await access.update(data, replace=True)
+    data = copy.deepcopy(refresh.data) if decision is None else decision
+    try:
+        await access.update(data, replace=True)
+    except SessionError:
+        # ``update`` rolled back and fired ``on_error``; the access session stays anonymous (401)
+        return

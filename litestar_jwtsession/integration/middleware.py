@@ -4,6 +4,9 @@ It decodes nothing: sessions are read lazily by whoever asks (a guard, a depende
 handler), so a route that never touches a session pays only for this wrapper. Cookies are
 written from the sessions' final state when the response starts, which also covers responses
 built from exceptions raised by handlers, dependencies and guards.
+
+It is a plain ASGI middleware rather than an ``ASGIMiddleware`` subclass: it runs on every
+request, and the generic exclusion machinery would cost more than everything it does itself.
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, cast
 
 from litestar.enums import ScopeType
-from litestar.middleware import ASGIMiddleware
 
 from litestar_jwtsession.session.api import SCOPE_KEY
 from litestar_jwtsession.session.state import RequestSessions
@@ -22,26 +24,39 @@ if TYPE_CHECKING:
 __all__ = ("JWTSessionMiddleware",)
 
 
-class JWTSessionMiddleware(ASGIMiddleware):
-    """Installs the per-request session registry and writes session cookies."""
+class JWTSessionMiddleware:
+    """Installs the per-request session registry and writes session cookies.
 
-    scopes = (ScopeType.HTTP, ScopeType.WEBSOCKET)
+    Args:
+        app: the next ASGI app.
+        setup: what the registry hands to guards and hooks (the plugin).
+        exclude_opt_key: a route ``opt`` key that skips this middleware for that route.
+    """
 
-    def __init__(self, setup: Any = None, exclude_opt_key: str | None = None) -> None:
+    __slots__ = ("app", "exclude_opt_key", "setup")
+
+    def __init__(self, app: ASGIApp, setup: Any = None, exclude_opt_key: str | None = None) -> None:
+        self.app = app
         self.setup = setup
         self.exclude_opt_key = exclude_opt_key
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        is_http = scope["type"] == ScopeType.HTTP
-        registry = RequestSessions(scope["headers"], writable=is_http, setup=self.setup)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind not in (ScopeType.HTTP, ScopeType.WEBSOCKET) or (
+            self.exclude_opt_key and scope["route_handler"].opt.get(self.exclude_opt_key)
+        ):
+            await self.app(scope, receive, send)
+            return
+        registry = RequestSessions(scope["headers"], writable=kind == ScopeType.HTTP, setup=self.setup)
         cast("dict[str, Any]", scope)[SCOPE_KEY] = registry
-        if not is_http:
-            await next_app(scope, receive, send)
+        if kind != ScopeType.HTTP:
+            await self.app(scope, receive, send)
             return
 
         async def send_with_cookies(message: Message) -> None:
             if message["type"] == "http.response.start":
-                cookies = registry.set_cookie_headers()
+                registry.response_started = True  # later writes cannot reach the client: refuse them
+                cookies = registry.set_cookie_headers() if registry.sessions else None
                 if cookies:
                     message["headers"] = [
                         *message.get("headers", ()),
@@ -49,4 +64,4 @@ class JWTSessionMiddleware(ASGIMiddleware):
                     ]
             await send(message)
 
-        await next_app(scope, receive, send_with_cookies)
+        await self.app(scope, receive, send_with_cookies)

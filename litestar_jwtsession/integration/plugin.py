@@ -15,6 +15,7 @@ from litestar.connection import Request  # noqa: TC002  # resolved at runtime by
 from litestar.di import Provide
 from litestar.exceptions import ImproperlyConfiguredException
 from litestar.handlers import HTTPRouteHandler
+from litestar.middleware import DefineMiddleware
 from litestar.openapi.spec import Components, Reference, SecurityRequirement, SecurityScheme
 from litestar.plugins import InitPlugin, ReceiveRoutePlugin
 
@@ -95,7 +96,7 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         # Outermost, so cookies also reach responses other middleware produce from exceptions.
         app_config.middleware.insert(
-            0, JWTSessionMiddleware(setup=self, exclude_opt_key=self.exclude_opt_key)
+            0, DefineMiddleware(JWTSessionMiddleware, setup=self, exclude_opt_key=self.exclude_opt_key)
         )
         for config in self.configs:
             key = str(config.dependency_key)

@@ -16,7 +16,13 @@ from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, JWKRegistry, KeyParameters, OctKey, OKPKey, RSAKey
 from joserfc.util import urlsafe_b64encode
 
-from litestar_jwtsession.jose.algorithms import _KEY_SHAPES, _PBES2_MODELS, PBES2_ALGORITHMS, _check_fits
+from litestar_jwtsession.jose.algorithms import (
+    _KEY_SHAPES,
+    _PBES2_MODELS,
+    PBES2_ALGORITHMS,
+    _check_fits,
+    without_empty_key_ops,
+)
 
 __all__ = (
     "JWK",
@@ -91,7 +97,8 @@ def _import_key(value: JWK | _Key) -> _Key:
     if not isinstance(value, dict):
         raise ValueError(f"A JWK must be a dict, got {type(value).__name__}.")
     try:
-        canonical = json.dumps(value, sort_keys=True, separators=(",", ":"))
+        # unjwt's ECDH-ES public JWKs carry WebCrypto's `key_ops: []`, which joserfc would refuse
+        canonical = json.dumps(without_empty_key_ops(value), sort_keys=True, separators=(",", ":"))
     except (TypeError, ValueError) as exc:
         raise ValueError(f"Invalid JWK: {exc}") from exc
     return _import_canonical(canonical)

@@ -261,10 +261,12 @@ def _single(algs: frozenset[str], what: str) -> str:
 class VerifiedTokenCache:
     """Payloads of tokens a codec has already verified or decrypted, keyed by the exact token.
 
-    A hit skips only the cryptography: the claims are decoded afresh (callers may mutate them) and
-    validated again at the current time, so an expired token is refused on a hit too. An entry is
-    dropped once its token expires; the cache belongs to one codec, so new keys mean a new cache.
-    Bounded in entries, and long tokens are not cached at all.
+    A hit skips only the cryptography and the checks whose outcome cannot change for the same
+    bytes (types, issuer, audience, required claims). The time checks run on every hit: each
+    entry keeps the window of rounded times in which its claims pass ``nbf``, ``exp`` and the
+    maximum age; outside it the claims go through :func:`validate_claims` again, which raises the
+    precise error. Claims are decoded afresh on each hit, so callers may mutate them. The cache
+    belongs to one codec: new keys mean a new cache. Bounded in entries; long tokens are not cached.
     """
 
     __slots__ = ("_entries", "size")
@@ -273,25 +275,19 @@ class VerifiedTokenCache:
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._entries: dict[str, tuple[bytes, float]] = {}
+        self._entries: dict[str, tuple[bytes, float, float, float]] = {}
 
-    def get(self, token: str, now: float) -> bytes | None:
-        entry = self._entries.get(token)
-        if entry is None:
-            return None
-        if now >= entry[1]:
-            del self._entries[token]
-            return None
-        return entry[0]
+    def get(self, token: str) -> tuple[bytes, float, float, float] | None:
+        """``(payload, valid_from, valid_before, valid_until)`` of a verified token, if cached."""
+        return self._entries.get(token)
 
     def put(self, token: str, payload: bytes, claims: dict[str, Any], rules: ClaimRules) -> None:
         if self.size <= 0 or len(token) > self.max_token_length:
             return
-        expiry = _cache_expiry(claims, rules)
         entries = self._entries
         if len(entries) >= self.size:
             del entries[next(iter(entries))]  # the oldest entry goes first
-        entries[token] = (payload, expiry)
+        entries[token] = (payload, *_time_window(claims, rules))
 
     def clear(self) -> None:
         self._entries.clear()
@@ -300,14 +296,19 @@ class VerifiedTokenCache:
         return len(self._entries)
 
 
-def _cache_expiry(claims: dict[str, Any], rules: ClaimRules) -> float:
-    """When a verified token stops being worth caching: its ``exp``, or ``iat + max_token_age``."""
-    limits = [float("inf")]
-    if isinstance(claims.get("exp"), int | float):
-        limits.append(claims["exp"] + rules.leeway)
-    if rules.max_token_age is not None and isinstance(claims.get("iat"), int | float):
-        limits.append(claims["iat"] + rules.max_token_age + rules.leeway)
-    return min(limits)
+def _time_window(claims: dict[str, Any], rules: ClaimRules) -> tuple[float, float, float]:
+    """Rounded times ``n`` with ``valid_from <= n < valid_before`` and ``n <= valid_until`` pass
+    :func:`_check_times` for these (already validated) claims."""
+    leeway = rules.leeway
+    valid_from, valid_before, valid_until = -math.inf, math.inf, math.inf
+    if "nbf" in claims:
+        valid_from = claims["nbf"] - leeway
+    if "exp" in claims:
+        valid_before = claims["exp"] + leeway
+    if rules.max_token_age is not None:
+        valid_from = max(valid_from, claims["iat"] - leeway)
+        valid_until = claims["iat"] + rules.max_token_age + leeway
+    return valid_from, valid_before, valid_until
 
 
 class _Codec:
@@ -363,9 +364,14 @@ class _Codec:
 
     def _decode(self, token: str, now: float, key: Any) -> dict[str, Any]:
         # Tokens opened with a key-lookup result are never cached: the hook may answer differently.
-        cached = self.cache.get(token, now) if key is None else None
+        cached = self.cache.get(token) if key is None else None
         if cached is not None:
-            return validate_claims(msgspec.json.decode(cached), self._rules, now)
+            payload, valid_from, valid_before, valid_until = cached
+            claims: dict[str, Any] = msgspec.json.decode(payload)
+            rounded = math.floor(now + 0.5)  # as in validate_claims
+            if valid_from <= rounded < valid_before and rounded <= valid_until:
+                return claims
+            return validate_claims(claims, self._rules, now)  # raises the precise time error
         header = self.header(token)
         if header.get("typ") != self._rules.typ:
             raise SessionError(ErrorCode.JWT_TYP_INVALID, 'unexpected "typ" JWT header value')
@@ -375,10 +381,10 @@ class _Codec:
             payload = msgspec.json.decode(plaintext)
         except ValueError as exc:
             raise SessionError(ErrorCode.JWT_PAYLOAD_INVALID, "JWT payload is not valid JSON") from exc
-        claims = validate_claims(payload, self._rules, now)
+        checked = validate_claims(payload, self._rules, now)
         if key is None:
-            self.cache.put(token, plaintext, claims, self._rules)
-        return claims
+            self.cache.put(token, plaintext, checked, self._rules)
+        return checked
 
     def _candidates(self, slots: tuple[_Slot, ...], header: dict[str, Any]) -> list[_Slot]:
         codes = self._codes

@@ -99,7 +99,6 @@ class RequestSessions:
 
     def set_cookie_headers(self) -> list[str]:
         """Set-Cookie values for every session whose cookie changed in this request."""
-        self.response_started = True
         headers: list[str] = []
         for session in self.sessions.values():
             headers.extend(session.set_cookie_headers())

@@ -120,3 +120,36 @@ def test_pbes2_key_cache_is_keyed_by_password() -> None:
     with pytest.raises(SessionError) as caught:
         wrong.codec.decode(token, now=NOW)
     assert caught.value.code is ErrorCode.JWE_DECRYPTION_FAILED
+
+
+def test_a_hit_is_still_checked_for_not_before_and_future_iat() -> None:
+    config = JWSSessionConfig(key=HS256, leeway=10, max_age=60)
+    token = config.encode_token(claims(iat=int(NOW) + 5, nbf=int(NOW) + 5))
+    config.codec.decode(token, now=NOW)  # within the leeway: accepted and cached
+    assert len(config.codec.cache) == 1
+    with pytest.raises(SessionError) as caught:
+        config.codec.decode(token, now=NOW - 20)
+    assert caught.value.code is ErrorCode.JWT_NBF
+    no_nbf = config.encode_token(claims(jti="id-2", iat=int(NOW) + 5))
+    config.codec.decode(no_nbf, now=NOW)
+    with pytest.raises(SessionError) as caught:
+        config.codec.decode(no_nbf, now=NOW - 20)
+    assert caught.value.code is ErrorCode.JWT_CLAIM_INVALID  # issued in the future
+
+
+def test_hit_and_miss_agree_at_every_second_around_the_edges() -> None:
+    config = JWSSessionConfig(key=HS256, leeway=2, max_age=30)
+    uncached = JWSSessionConfig(key=HS256, leeway=2, max_age=30, token_cache_size=0)
+    token = config.encode_token(claims(exp=int(NOW) + 20, nbf=int(NOW) - 1))
+    config.codec.decode(token, now=NOW)
+
+    def outcome(codec: Any, at: float) -> str:
+        try:
+            codec.decode(token, now=at)
+        except SessionError as error:
+            return error.code.value
+        return "ok"
+
+    for tenth in range(-60, 400):
+        at = NOW + tenth / 10
+        assert outcome(config.codec, at) == outcome(uncached.codec, at), at

@@ -1,0 +1,1 @@
+"""Benchmarks of litestar-jwtsession against Litestar's own JWT auth (``make bench``)."""

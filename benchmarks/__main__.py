@@ -1,0 +1,76 @@
+"""``python -m benchmarks``: in-process ASGI benchmark with baselines measured in the same run.
+
+Scenarios are measured round-robin, several rounds each, and the best round of each is kept: on a
+shared, noisy machine the best round is the least disturbed one, and round-robin spreads any slow
+period over all scenarios alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import warnings
+
+from benchmarks.driver import run_requests
+from benchmarks.scenarios import build_scenarios, forged_pbes2_rejection_ms
+
+RATIOS = [
+    # (label, numerator, denominator, target)
+    ("requires_scopes HS256 / no-op guard", "requires_scopes HS256", "no-op async guard", 0.85),
+    ("requires_scopes RS256 / no-op guard", "requires_scopes RS256", "no-op async guard", 0.85),
+    ("requires_scopes ES256 / no-op guard", "requires_scopes ES256", "no-op async guard", 0.85),
+    ("requires_scopes EdDSA / no-op guard", "requires_scopes EdDSA", "no-op async guard", 0.85),
+    ("requires_scopes HS256 / JWTCookieAuth HS256", "requires_scopes HS256", "Litestar JWTCookieAuth HS256", 2.5),
+    ("requires_scopes ES256 / JWTCookieAuth ES256", "requires_scopes ES256", "Litestar JWTCookieAuth ES256", 5.0),
+    ("route not touching a session / bare route", "route not touching a session", "bare route", 0.9),
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=0.6, help="length of one measuring round")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds per scenario (best is kept)")
+    parser.add_argument("--only", default="", help="comma-separated substrings of scenario names to run")
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")  # joserfc/PyJWT security warnings are not what we measure
+
+    scenarios = build_scenarios()
+    if args.only:
+        wanted = [part.strip() for part in args.only.split(",")]
+        scenarios = [s for s in scenarios if any(w in s.name for w in wanted)]
+    best: dict[str, float] = {}
+
+    async def measure() -> None:
+        for _ in range(args.rounds):
+            for scenario in scenarios:
+                rps = await run_requests(scenario.probe, args.seconds)
+                best[scenario.name] = max(best.get(scenario.name, 0.0), rps)
+
+    asyncio.run(measure())
+    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
+    print(f"in-process ASGI, {args.rounds} rounds x {args.seconds}s per scenario, best round kept\n")
+    print(f"{'scenario':44} {'req/s':>10} {'us/req':>9}")
+    for scenario in scenarios:
+        rps = best[scenario.name]
+        print(f"{scenario.name:44} {rps:10.0f} {1e6 / rps:9.1f}")
+    print(f"\n{'ratio':52} {'value':>7} {'target':>8}")
+    for label, numerator, denominator, target in RATIOS:
+        if numerator not in best or denominator not in best:
+            continue
+        value = best[numerator] / best[denominator]
+        verdict = "ok" if value >= target else "MISSED"
+        print(f"{label:52} {value:7.2f} {'>= ' + str(target):>8}  {verdict}")
+    if "seed POST /login, both cookies" not in best:
+        return
+    login_ms = 1000 / best["seed POST /login, both cookies"]
+    print(f"{'seed POST /login, both cookies (ms/request)':52} {login_ms:7.2f} {'<= 2':>8}  {'ok' if login_ms <= 2 else 'MISSED'}")
+    forged = forged_pbes2_rejection_ms()
+    print(f"{'forged PBES2 token, foreign p2c (ms/rejection)':52} {forged:7.3f} {'<= 0.1':>8}  {'ok' if forged <= 0.1 else 'MISSED'}")
+
+
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""A minimal in-process ASGI driver: no network, no test client, just the app and a loop."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from litestar import Litestar
+
+__all__ = ("Probe", "run_requests", "startup")
+
+
+@dataclass
+class Probe:
+    """One request shape to replay."""
+
+    app: Litestar
+    path: str
+    method: str = "GET"
+    headers: Sequence[tuple[str, str]] = ()
+    body: bytes = b""
+    expect: int = 200
+    scope: dict[str, Any] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.scope = {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "http_version": "1.1",
+            "method": self.method,
+            "scheme": "https",
+            "path": self.path,
+            "raw_path": self.path.encode(),
+            "root_path": "",
+            "query_string": b"",
+            "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in self.headers],
+            "client": ("127.0.0.1", 40000),
+            "server": ("testserver", 443),
+            "state": {},
+        }
+
+
+async def _one(probe: Probe) -> tuple[int, list[tuple[bytes, bytes]]]:
+    sent = False
+    status = 0
+    headers: list[tuple[bytes, bytes]] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": probe.body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status, headers
+        if message["type"] == "http.response.start":
+            status = message["status"]
+            headers = list(message.get("headers", ()))
+
+    # a fresh scope per request, as a server gives one: the app stores per-request state in it
+    scope = dict(probe.scope)
+    scope["state"] = {}
+    await probe.app(scope, receive, send)  # type: ignore[arg-type]
+    return status, headers
+
+
+async def request_once(probe: Probe) -> tuple[int, list[tuple[bytes, bytes]]]:
+    return await _one(probe)
+
+
+async def run_requests(probe: Probe, seconds: float) -> float:
+    """Replay ``probe`` for about ``seconds``; return requests per second."""
+    status, _ = await _one(probe)
+    if status != probe.expect:
+        raise RuntimeError(f"{probe.method} {probe.path}: expected {probe.expect}, got {status}")
+    count = 0
+    batch = 50
+    start = time.perf_counter()
+    deadline = start + seconds
+    while True:
+        for _ in range(batch):
+            await _one(probe)
+        count += batch
+        now = time.perf_counter()
+        if now >= deadline:
+            return count / (now - start)
+
+
+async def startup(app: Litestar) -> None:
+    """Run the app's startup hooks (lifespan) once."""
+    messages = iter([{"type": "lifespan.startup"}])
+
+    async def receive() -> dict[str, Any]:
+        try:
+            return next(messages)
+        except StopIteration:
+            # park forever: the lifespan task is cancelled with the loop
+            import asyncio
+
+            await asyncio.Event().wait()
+            raise AssertionError("unreachable") from None
+
+    async def send(message: dict[str, Any]) -> None:
+        pass
+
+    import asyncio
+
+    asyncio.get_running_loop().create_task(app({"type": "lifespan"}, receive, send))  # type: ignore[arg-type]
+    await asyncio.sleep(0)

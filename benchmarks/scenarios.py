@@ -1,0 +1,219 @@
+"""The benchmark scenarios: baselines (bare route, no-op guard, Litestar's JWTCookieAuth) and ours."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from litestar import Litestar, Request, get
+from litestar.security.jwt import JWTCookieAuth, Token
+
+from benchmarks.driver import Probe, request_once
+from litestar_jwtsession import (
+    JWESessionConfig,
+    JWSSessionConfig,
+    JWTSessionPlugin,
+    KeyPair,
+    generate_jwk,
+    requires_scopes,
+)
+
+__all__ = ("Scenario", "build_scenarios")
+
+CLAIMS = {"sub": "user-1", "scope": ["read", "write"], "name": "Ada Lovelace"}
+
+
+@dataclass
+class Scenario:
+    name: str
+    probe: Probe
+    group: str
+
+
+async def _noop_guard(connection: Any, handler: Any) -> None:
+    return None
+
+
+async def _handler(request: Request[Any, Any, Any]) -> str:
+    return "ok"
+
+
+def _bare_app() -> Litestar:
+    @get("/bare")
+    async def bare() -> str:
+        return "ok"
+
+    noop = get("/noop", guards=[_noop_guard])(_handler)
+    return Litestar([bare, noop], openapi_config=None)
+
+
+def _litestar_jwt(alg: str) -> tuple[Probe, str]:
+    if alg == "HS256":
+        secret = "s" * 32
+        verify_secret = secret
+    else:
+        private = ec.generate_private_key(ec.SECP256R1())
+        secret = private.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode()
+        verify_secret = (
+            private.public_key()
+            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            .decode()
+        )
+
+    async def retrieve_user(token: Token, connection: Any) -> dict[str, Any]:
+        return {"id": token.sub}
+
+    auth = JWTCookieAuth[dict[str, Any], Token](
+        retrieve_user_handler=retrieve_user, token_secret=verify_secret, algorithm=alg
+    )
+    token = Token(exp=_in_one_hour(), sub="user-1", extras={"scope": ["read"]}).encode(secret, alg)
+    route = get("/guarded")(_handler)
+    app = Litestar([route], on_app_init=[auth.on_app_init], openapi_config=None)
+    return Probe(app, "/guarded", headers=[("cookie", f"token={token}")]), token
+
+
+def _in_one_hour() -> Any:
+    from datetime import datetime, timedelta, timezone
+
+    return datetime.now(tz=timezone.utc) + timedelta(hours=1)
+
+
+def _ours(alg: str) -> Probe:
+    key = generate_jwk(alg)
+    access = JWSSessionConfig(key=key, name="access")
+    route = get("/guarded", guards=[requires_scopes("read")])(_handler)
+
+    @get("/plain")
+    async def plain() -> str:
+        return "ok"
+
+    @get("/login")
+    async def login(request: Request[Any, Any, Any]) -> str:
+        from litestar_jwtsession import use_jws_session
+
+        session = await use_jws_session(request, access)
+        await session.update(CLAIMS)
+        return str(session.token)
+
+    app = Litestar([route, plain, login], plugins=[JWTSessionPlugin(access=access)], openapi_config=None)
+    token = asyncio.run(_fetch_text(Probe(app, "/login")))
+    return Probe(app, "/guarded", headers=[("cookie", f"access={token}")])
+
+
+async def _fetch_text(probe: Probe) -> str:
+    # the /login helper route returns the token in the body; capture it through a tiny ASGI call
+    chunks: list[bytes] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    scope = dict(probe.scope)
+    scope["state"] = {}
+    await probe.app(scope, receive, send)  # type: ignore[arg-type]
+    return b"".join(chunks).decode()
+
+
+def _untouched() -> Probe:
+    access = JWSSessionConfig(key=generate_jwk("HS256"), name="access")
+
+    @get("/plain")
+    async def plain() -> str:
+        return "ok"
+
+    app = Litestar([plain], plugins=[JWTSessionPlugin(access=access)], openapi_config=None)
+    return Probe(app, "/plain", headers=[("cookie", "access=whatever")])
+
+
+def _refresh_path() -> Probe:
+    """Every request carries only a valid refresh cookie: the access session is re-issued each time."""
+    access = JWSSessionConfig(key=generate_jwk("HS256"), name="access", max_age="15m")
+    refresh = JWESessionConfig(key=generate_jwk("A256KW"), name="refresh", max_age="7D")
+    route = get("/guarded", guards=[requires_scopes("read")])(_handler)
+
+    @get("/login")
+    async def login(request: Request[Any, Any, Any]) -> str:
+        from litestar_jwtsession import use_jwe_session
+
+        session = await use_jwe_session(request, refresh)
+        await session.update(CLAIMS)
+        return str(session.token)
+
+    app = Litestar([route, login], plugins=[JWTSessionPlugin(access=access, refresh=refresh)], openapi_config=None)
+    token = asyncio.run(_fetch_text(Probe(app, "/login")))
+    return Probe(app, "/guarded", headers=[("cookie", f"refresh={token}")])
+
+
+def _seed_login() -> Probe:
+    """The seed's POST /login for a caller holding both cookies (password refresh key, p2c 600000)."""
+    from examples.seed.app import create_app
+
+    pair = generate_jwk("RS256")
+    assert isinstance(pair, KeyPair)
+    app = create_app(access_key=pair, refresh_password="correct horse battery staple")
+    first = Probe(
+        app,
+        "/login",
+        method="POST",
+        headers=[("content-type", "application/json")],
+        body=b'{"username": "ada", "password": "x"}',
+        expect=201,
+    )
+    _, headers = asyncio.run(request_once(first))
+    cookies = "; ".join(
+        value.decode().split(";", 1)[0] for name, value in headers if name == b"set-cookie"
+    )
+    return Probe(app, "/login", method="POST", headers=[("cookie", cookies)], expect=200)
+
+
+def build_scenarios() -> list[Scenario]:
+    bare_app = _bare_app()
+    scenarios = [
+        Scenario("bare route", Probe(bare_app, "/bare"), "baseline"),
+        Scenario("no-op async guard", Probe(bare_app, "/noop"), "baseline"),
+    ]
+    for alg in ("HS256", "ES256"):
+        probe, _ = _litestar_jwt(alg)
+        scenarios.append(Scenario(f"Litestar JWTCookieAuth {alg}", probe, "baseline"))
+    for alg in ("HS256", "RS256", "ES256", "EdDSA"):
+        scenarios.append(Scenario(f"requires_scopes {alg}", _ours(alg), "ours"))
+    scenarios.append(Scenario("route not touching a session", _untouched(), "ours"))
+    scenarios.append(Scenario("refresh path (HS256 + A256KW)", _refresh_path(), "ours"))
+    scenarios.append(Scenario("seed POST /login, both cookies", _seed_login(), "ours"))
+    return scenarios
+
+
+def forged_pbes2_rejection_ms(repeats: int = 2000) -> float:
+    """Mean time to reject a PBES2 token whose p2c differs from the configured count."""
+    import base64
+    import json
+
+    from litestar_jwtsession import SessionError
+
+    config = JWESessionConfig(key="correct horse battery staple", name="refresh")
+    header = {"alg": "PBES2-HS256+A128KW", "enc": "A128GCM", "typ": "JWT", "p2c": 300000, "p2s": "AAAAAAAAAAAAAAAAAAAAAA"}
+
+    def b64(raw: bytes) -> str:
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    forged = ".".join(
+        [b64(json.dumps(header).encode()), b64(b"k" * 24), b64(b"i" * 12), b64(b"c" * 64), b64(b"t" * 16)]
+    )
+    start = time.perf_counter()
+    for _ in range(repeats):
+        try:
+            config.codec.decode(forged, now=time.time())
+        except SessionError:
+            pass
+        else:  # pragma: no cover
+            raise AssertionError("forged token accepted")
+    return (time.perf_counter() - start) / repeats * 1000

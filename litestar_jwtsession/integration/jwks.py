@@ -1,0 +1,200 @@
+"""Publish the public verification keys of the access session as a JWK Set (RFC 7517 §5).
+
+Other services verify access tokens with these keys, without any shared secret. Only public
+signature keys are ever published:
+
+- oct (symmetric) keys are refused: their ``k`` *is* the secret. joserfc's ``KeySet.as_dict()``
+  would include it, so this module never uses it;
+- private members (``d``, ``p``, ``q``, ...) are dropped by keeping an allow-list of public members
+  per key type, not by deleting known private ones;
+- encryption keys (a JWE algorithm as ``alg``, or ``use: "enc"``) and JWE session configs are
+  refused: whoever holds the public key of an encrypted session can mint tokens it accepts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from litestar import Response, get
+
+from litestar_jwtsession.integration.guards import SKIP_GUARD_OPT_KEY
+from litestar_jwtsession.jose.algorithms import JWE_CONTENT_ALGORITHMS, JWE_KEY_ALGORITHMS
+from litestar_jwtsession.jose.keys import JWK, KeyPair, _import_key
+from litestar_jwtsession.session.config import JWESessionConfig, JWSSessionConfig, SessionConfig
+
+if TYPE_CHECKING:
+    from litestar.handlers import HTTPRouteHandler
+
+__all__ = ("JWKS_MEDIA_TYPE", "KeySource", "jwks_route", "public_jwk_set")
+
+JWKS_MEDIA_TYPE = "application/jwk-set+json"
+"""Media type of a JWK Set (RFC 7517 §8.5)."""
+
+KeySource = JWK | KeyPair | Mapping[str, Any]
+"""One JWK, a :class:`~litestar_jwtsession.KeyPair`, or a JWK Set ``{"keys": [...]}``."""
+
+# Members a published JWK may carry: the public key material of its type, plus metadata.
+_PUBLIC_MEMBERS: dict[str, tuple[str, ...]] = {
+    "RSA": ("n", "e"),
+    "EC": ("crv", "x", "y"),
+    "OKP": ("crv", "x"),
+}
+_METADATA = ("kty", "alg", "kid", "use")
+_ENCRYPTION_ALGORITHMS = JWE_KEY_ALGORITHMS | JWE_CONTENT_ALGORITHMS
+
+
+def _describe(jwk: Mapping[str, Any]) -> str:
+    kid = jwk.get("kid")
+    return f"key {kid!r}" if isinstance(kid, str) else "a key without kid"
+
+
+def _public_member_dict(jwk: Any) -> JWK:
+    """The publishable form of one JWK; ``ValueError`` for anything that must not be published."""
+    if not isinstance(jwk, Mapping):
+        raise ValueError(f"a JWK must be a dict, got {type(jwk).__name__}")
+    kty = jwk.get("kty")
+    if kty == "oct":
+        raise ValueError(
+            f"refusing to publish {_describe(jwk)}: it is a symmetric (oct) key, and its 'k' member "
+            "is the secret itself; HS* sessions cannot be verified by other services without sharing it"
+        )
+    members = _PUBLIC_MEMBERS.get(kty) if isinstance(kty, str) else None
+    if members is None:
+        raise ValueError(f"refusing to publish {_describe(jwk)}: unsupported key type {kty!r}")
+    if jwk.get("alg") in _ENCRYPTION_ALGORITHMS or jwk.get("use") == "enc":
+        raise ValueError(
+            f"refusing to publish {_describe(jwk)}: it is an encryption key; publishing it would let "
+            "anyone seal tokens that the session accepts"
+        )
+    public: JWK = {name: jwk[name] for name in (*_METADATA, *members) if name in jwk}
+    # validate the public half (and that the private key, if given, was a well-formed key)
+    _import_key(dict(jwk))
+    _import_key(public)
+    return public
+
+
+def _flatten(source: Any) -> list[Any]:
+    if isinstance(source, KeyPair):
+        return list(source.public_jwks())
+    if isinstance(source, Mapping) and "keys" in source:
+        keys = source["keys"]
+        if not isinstance(keys, list):
+            raise ValueError("a JWK Set's 'keys' member must be a list")
+        return keys
+    if isinstance(source, Mapping):
+        return [source]
+    raise ValueError(f"expected a JWK dict, a KeyPair or a JWK Set, got {type(source).__name__}")
+
+
+def _config_sources(config: SessionConfig[Any]) -> list[KeySource]:
+    if isinstance(config, JWESessionConfig):
+        raise ValueError(
+            f"refusing to publish the keys of JWE session {config.name!r}: whoever holds the public "
+            "key of an encrypted session can mint tokens it accepts; publish JWS (access) keys only"
+        )
+    if not isinstance(config, JWSSessionConfig):
+        raise ValueError(f"expected a JWSSessionConfig, got {type(config).__name__}")
+    key = config.key
+    if not isinstance(key, KeyPair):
+        raise ValueError(
+            f"refusing to publish the key of JWS session {config.name!r}: it is a symmetric (oct) "
+            "key; use an asymmetric KeyPair (RS*, PS*, ES*, EdDSA) to let other services verify tokens"
+        )
+    return [key]
+
+
+def public_jwk_set(
+    keys: Iterable[KeySource] | KeySource | None = None,
+    *,
+    config: SessionConfig[Any] | Sequence[SessionConfig[Any]] | None = None,
+) -> dict[str, list[JWK]]:
+    """The public JWK Set ``{"keys": [...]}`` of ``keys`` and of the JWS ``config``(s).
+
+    ``keys`` is one JWK, a :class:`~litestar_jwtsession.KeyPair`, a JWK Set, or an iterable of
+    those. A ``config`` contributes its ``KeyPair``'s public key(s) (the public half of the private
+    key when it has none). Only public members are kept; identical keys are listed once.
+
+    Raises:
+        ValueError: for an oct (symmetric) key, an encryption key, a JWE config, a malformed key,
+            two different keys with the same ``kid``, or when there is no key at all.
+    """
+    sources: list[Any] = []
+    if keys is not None:
+        if isinstance(keys, KeyPair | Mapping):
+            sources.append(keys)
+        else:
+            sources.extend(keys)
+    if config is not None:
+        configs = [config] if isinstance(config, SessionConfig) else list(config)
+        for item in configs:
+            sources.extend(_config_sources(item))
+    published: list[JWK] = []
+    by_kid: dict[str, JWK] = {}
+    for source in sources:
+        for jwk in _flatten(source):
+            public = _public_member_dict(jwk)
+            if public in published:
+                continue
+            kid = public.get("kid")
+            if isinstance(kid, str):
+                if kid in by_kid:
+                    raise ValueError(f"two different keys share the kid {kid!r}")
+                by_kid[kid] = public
+            published.append(public)
+    if not published:
+        raise ValueError("no key to publish: pass keys= or config=")
+    return {"keys": published}
+
+
+def jwks_route(
+    path: str = "/.well-known/jwks.json",
+    *,
+    keys: Iterable[KeySource] | KeySource | None = None,
+    config: SessionConfig[Any] | Sequence[SessionConfig[Any]] | None = None,
+    cache_max_age: int = 3600,
+    include_in_schema: bool = True,
+    name: str | None = "jwks",
+) -> HTTPRouteHandler:
+    """A ``GET`` route handler serving the public JWK Set of ``keys`` and/or ``config``.
+
+    .. code-block:: python
+
+        app = Litestar(
+            route_handlers=[jwks_route(config=access_config), ...],
+            plugins=[JWTSessionPlugin(access=access_config)],
+        )
+
+    The set is computed (and checked, see :func:`public_jwk_set`) once, when this function is
+    called: a key that must not be published fails at start-up, never at request time. The route
+    is public: session guards (``requires_session()`` on any layer) and Litestar's authentication
+    middleware (``exclude_from_auth``) skip it, and the session middleware does not run for it.
+
+    Args:
+        path: the route path.
+        keys: JWKs, :class:`~litestar_jwtsession.KeyPair` objects or JWK Sets to publish.
+        config: JWS session config(s) whose public keys are published.
+        cache_max_age: ``Cache-Control: public, max-age=...`` in seconds; ``0`` sends ``no-store``.
+            Keep previous keys in the set at least this long after a rotation.
+        include_in_schema: list the route in the OpenAPI schema.
+        name: the route handler's name (for ``app.route_reverse``).
+    """
+    if type(cache_max_age) is not int or cache_max_age < 0:
+        raise ValueError("cache_max_age must be a non-negative integer")
+    body = json.dumps(public_jwk_set(keys, config=config), separators=(",", ":")).encode("utf-8")
+    cache_control = "no-store" if cache_max_age == 0 else f"public, max-age={cache_max_age}"
+
+    @get(
+        path,
+        name=name,
+        include_in_schema=include_in_schema,
+        sync_to_thread=False,
+        opt={SKIP_GUARD_OPT_KEY: True, "skip_jwt_session": True, "exclude_from_auth": True},
+        summary="Public JWK Set",
+        description="The public keys that verify this service's access tokens (RFC 7517).",
+    )
+    def serve_jwks() -> Response[bytes]:
+        return Response(body, media_type=JWKS_MEDIA_TYPE, headers={"Cache-Control": cache_control})
+
+    return serve_jwks
