@@ -21,6 +21,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 help:
 	@echo "make run        serve the example app (examples/seed) on http://$(HOST):$(PORT)"
+	@echo "make run-spa    serve the single-page app example (examples/spa) on http://localhost:$(PORT)/"
 	@echo "make test       run the test suite (pytest)"
 	@echo "make lint       ruff check + ruff format --check"
 	@echo "make typecheck  mypy --strict on litestar_jwtsession"
@@ -33,11 +34,18 @@ $(VENV_PYTHON):
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): pyproject.toml | $(VENV_PYTHON)
-	$(VENV_PYTHON) -m pip install -e '.[dev]'
+	$(VENV_PYTHON) -m pip install -e '.[dev,browser]'
 	touch $@
 
 run: venv
 	$(VENV_PYTHON) -m uvicorn examples.seed.app:app --host $(HOST) --port $(PORT)
+
+# The single-page app example (examples/spa). Open it as http://localhost:$(PORT)/ (browsers keep
+# Secure cookies on localhost); SPA_ACCESS_MAX_AGE=<seconds> changes the access lifetime (60).
+.PHONY: run-spa
+run-spa: venv
+	@echo "open http://localhost:$(PORT)/ and log in as alice / wonderland"
+	$(VENV_PYTHON) -m uvicorn examples.spa.app:app --host $(HOST) --port $(PORT)
 
 test: venv
 	$(VENV_PYTHON) -m pytest $(PYTEST_ARGS)

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from litestar.connection import ASGIConnection
     from litestar.handlers.base import BaseRouteHandler
 
-    from litestar_jwtsession.session.state import Session
+    from litestar_jwtsession.session.state import RequestSessions, Session
 
 __all__ = ("SessionGuard", "requires_scopes", "requires_session", "reissue_from_refresh", "session_scopes")
 
@@ -47,12 +47,10 @@ def session_scopes(claims: Any) -> frozenset[str]:
     return frozenset()
 
 
-def _resolve_config(
-    connection: ASGIConnection[Any, Any, Any, Any], session: SessionRef
-) -> SessionConfig[Any]:
+def _resolve_config(registry: RequestSessions, session: SessionRef) -> SessionConfig[Any]:
     if isinstance(session, SessionConfig):
         return session
-    setup = request_sessions(connection).setup
+    setup = registry.setup
     if session is None:
         config = getattr(setup, "access", None)
         if config is None:
@@ -87,8 +85,8 @@ class SessionGuard:
             return
         if connection.scope["type"] == ScopeType.HTTP and connection.scope["method"] == "OPTIONS":
             return  # CORS preflights carry no credentials
-        config = _resolve_config(connection, self.session)
-        session = await request_sessions(connection).session(config).load()
+        registry = request_sessions(connection)
+        session = await registry.session(_resolve_config(registry, self.session)).load()
         if not session.is_valid:
             raise NotAuthorizedException(
                 detail="A valid session is required", headers={"WWW-Authenticate": "Bearer"}
@@ -102,16 +100,18 @@ class SessionGuard:
                     detail="Insufficient scope",
                     headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{wanted}"'},
                 )
-        await _authenticate(connection, session.claims)
+        await _authenticate(connection, registry, session.claims)
 
     def __repr__(self) -> str:
         return f"SessionGuard(session={self.session!r}, scopes={sorted(self.scopes)}, any_of={self.any_of})"
 
 
-async def _authenticate(connection: ASGIConnection[Any, Any, Any, Any], claims: Any) -> None:
+async def _authenticate(
+    connection: ASGIConnection[Any, Any, Any, Any], registry: RequestSessions, claims: Any
+) -> None:
     """Expose the admitted session the Litestar way: ``request.auth`` and ``request.user``."""
     scope = cast("dict[str, Any]", connection.scope)
-    retrieve_user = getattr(request_sessions(connection).setup, "retrieve_user_handler", None)
+    retrieve_user = getattr(registry.setup, "retrieve_user_handler", None)
     user = claims
     if retrieve_user is not None:
         user = await retrieve_user(claims, connection)

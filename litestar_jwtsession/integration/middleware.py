@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 from litestar.enums import ScopeType
 
 from litestar_jwtsession.session.api import SCOPE_KEY
-from litestar_jwtsession.session.state import RequestSessions
+from litestar_jwtsession.session.state import RequestSessions, SessionInstall
 
 if TYPE_CHECKING:
     from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -33,12 +33,14 @@ class JWTSessionMiddleware:
         exclude_opt_key: a route ``opt`` key that skips this middleware for that route.
     """
 
-    __slots__ = ("app", "exclude_opt_key", "setup")
+    __slots__ = ("_install", "_started", "app", "exclude_opt_key")
 
     def __init__(self, app: ASGIApp, setup: Any = None, exclude_opt_key: str | None = None) -> None:
         self.app = app
-        self.setup = setup
         self.exclude_opt_key = exclude_opt_key
+        # shared, immutable markers: the registry itself is only built if a session is touched
+        self._install = SessionInstall(setup)
+        self._started = SessionInstall(setup, response_started=True)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -47,21 +49,26 @@ class JWTSessionMiddleware:
         ):
             await self.app(scope, receive, send)
             return
-        registry = RequestSessions(scope["headers"], writable=kind == ScopeType.HTTP, setup=self.setup)
-        cast("dict[str, Any]", scope)[SCOPE_KEY] = registry
+        state = cast("dict[str, Any]", scope)
+        state[SCOPE_KEY] = self._install
         if kind != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
+        started = self._started
 
         async def send_with_cookies(message: Message) -> None:
             if message["type"] == "http.response.start":
-                registry.response_started = True  # later writes cannot reach the client: refuse them
-                cookies = registry.set_cookie_headers() if registry.sessions else None
-                if cookies:
-                    message["headers"] = [
-                        *message.get("headers", ()),
-                        *((b"set-cookie", cookie.encode("latin-1")) for cookie in cookies),
-                    ]
+                registry = state[SCOPE_KEY]
+                if type(registry) is RequestSessions:
+                    registry.response_started = True  # later writes cannot reach the client
+                    cookies = registry.set_cookie_headers() if registry.sessions else None
+                    if cookies:
+                        message["headers"] = [
+                            *message.get("headers", ()),
+                            *((b"set-cookie", cookie.encode("latin-1")) for cookie in cookies),
+                        ]
+                else:
+                    state[SCOPE_KEY] = started
             await send(message)
 
         await self.app(scope, receive, send_with_cookies)

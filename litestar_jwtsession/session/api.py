@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from litestar_jwtsession.jose.errors import ErrorCode, SessionError
 from litestar_jwtsession.session.config import JWESessionConfig, JWSSessionConfig, SessionConfig
-from litestar_jwtsession.session.state import RequestSessions, Session, SessionSnapshot, SessionUpdate
+from litestar_jwtsession.session.state import (
+    RequestSessions,
+    Session,
+    SessionInstall,
+    SessionSnapshot,
+    SessionUpdate,
+)
 
 if TYPE_CHECKING:
     from litestar.connection import ASGIConnection
@@ -44,17 +50,22 @@ ConfigT = TypeVar("ConfigT", bound=SessionConfig[Any])
 
 
 def request_sessions(connection: ASGIConnection[Any, Any, Any, Any]) -> RequestSessions:
-    """The per-request registry, bound to ``connection`` for hook events."""
-    registry = cast("dict[str, Any]", connection.scope).get(SCOPE_KEY)
-    if not isinstance(registry, RequestSessions):
+    """The per-request registry (created on first use), bound to ``connection`` for hook events."""
+    scope = cast("dict[str, Any]", connection.scope)
+    registry = scope.get(SCOPE_KEY)
+    if type(registry) is RequestSessions:
+        return registry
+    if not isinstance(registry, SessionInstall):
         raise SessionError(
             ErrorCode.SESSION_NOT_INSTALLED,
             "no session middleware on this route: register JWTSessionPlugin on the Litestar app "
             "(and do not exclude this route from it)",
         )
-    if registry.connection is None:
-        registry.connection = connection
-    return registry
+    created = RequestSessions(scope["headers"], writable=scope["type"] == "http", setup=registry.setup)
+    created.response_started = registry.response_started
+    created.connection = connection
+    scope[SCOPE_KEY] = created
+    return created
 
 
 def _session(

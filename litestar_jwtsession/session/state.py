@@ -26,7 +26,7 @@ from litestar_jwtsession.session.hooks import HookEvent
 if TYPE_CHECKING:
     from litestar_jwtsession.session.config import SessionConfig
 
-__all__ = ("RequestSessions", "Session", "SessionSnapshot", "SessionUpdate")
+__all__ = ("RequestSessions", "Session", "SessionInstall", "SessionSnapshot", "SessionUpdate")
 
 ClaimsT = TypeVar("ClaimsT")
 
@@ -58,6 +58,16 @@ def _floor_ms(seconds: float) -> int:
     return math.floor(seconds) * 1000
 
 
+@dataclass(frozen=True, slots=True)
+class SessionInstall:
+    """Put in the ASGI scope by the middleware; the first session access turns it into a
+    :class:`RequestSessions`, so a request that never touches a session allocates nothing."""
+
+    setup: Any
+    """Whatever installed the sessions (the plugin), for guards and the refresh fallback."""
+    response_started: bool = False
+
+
 class RequestSessions:
     """Everything the sessions of one request share: the request's headers and cookies, whether a
     response can still carry cookies, and one :class:`Session` per config name."""
@@ -69,7 +79,6 @@ class RequestSessions:
         self._cookies: dict[str, str] | None = None
         self.writable = writable
         self.setup = setup
-        """Whatever installed the registry (the plugin), for guards and the refresh fallback."""
         self.response_started = False
         self.connection: Any = None
         self.sessions: dict[str, Session[Any]] = {}
@@ -213,7 +222,8 @@ class Session(Generic[ClaimsT]):
                     return  # invalid, not merely expired: nothing to re-issue
             else:
                 self._apply(claims, typed, token)
-                await self.config.hooks.fire("on_read", self._event(session=self))
+                if self.config.hooks.has("on_read"):
+                    await self.config.hooks.fire("on_read", self._event(session=self))
                 return
         hooks = self.config.hooks
         if not self.is_valid and hooks.has("on_missing") and self._can_write():

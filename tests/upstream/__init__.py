@@ -1,0 +1,1 @@
+"""Pytest ports of the upstream unjwt ``test/h3v2-session.test.ts`` suite (spec §6, groups A-E)."""
