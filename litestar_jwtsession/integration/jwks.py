@@ -110,7 +110,7 @@ def public_jwk_set(
     *,
     config: SessionConfig[Any] | Sequence[SessionConfig[Any]] | None = None,
 ) -> dict[str, list[JWK]]:
-    """The public JWK Set ``{"keys": [...]}`` of ``keys`` and of the JWS ``config``(s).
+    """The public JWK Set ``{"keys": [...]}`` of ``keys`` and of one or more JWS ``config`` objects.
 
     ``keys`` is one JWK, a :class:`~litestar_jwtsession.KeyPair`, a JWK Set, or an iterable of
     those. A ``config`` contributes its ``KeyPair``'s public key(s) (the public half of the private

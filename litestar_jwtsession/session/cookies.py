@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from email.utils import formatdate
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import unquote
 
 from litestar_jwtsession.jose.errors import ErrorCode, SessionError
@@ -56,8 +56,7 @@ def _decodable(value: str) -> bool:
     return True
 
 
-@dataclass(frozen=True, slots=True)
-class IncomingCookie:
+class IncomingCookie(NamedTuple):
     """What the request carried under one session name."""
 
     token: str | None

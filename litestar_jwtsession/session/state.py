@@ -12,7 +12,7 @@ import asyncio
 import copy
 import math
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast
@@ -87,7 +87,7 @@ class RequestSessions:
         """First value of request header ``name`` (lower case)."""
         raw = name.encode("latin-1")
         for key, value in self._headers:
-            if key.lower() == raw:
+            if key == raw:  # ASGI servers send header names in lower case
                 return value.decode("latin-1")
         return None
 
@@ -95,7 +95,7 @@ class RequestSessions:
     def cookies(self) -> dict[str, str]:
         if self._cookies is None:
             self._cookies = parse_cookie_header(
-                value.decode("latin-1") for key, value in self._headers if key.lower() == b"cookie"
+                value.decode("latin-1") for key, value in self._headers if key == b"cookie"
             )
         return self._cookies
 
@@ -180,7 +180,6 @@ class Session(Generic[ClaimsT]):
                 raise self._load_error
             return self
         self._reading = True
-        marker = _LOADING.set(_LOADING.get() | {id(self)})
         try:
             await self._read_incoming()
         except BaseException as exc:
@@ -189,11 +188,19 @@ class Session(Generic[ClaimsT]):
             self._reset()
             raise
         finally:
-            _LOADING.reset(marker)
             self._loaded = True
             if self._loading is not None:
                 self._loading.set()
         return self
+
+    async def _while_reading(self, hook_calls: Awaitable[Any]) -> Any:
+        """Await hooks fired by our own read, marked so that the ``update()``/``clear()`` they call
+        does not wait for that read to finish (it would wait for itself)."""
+        marker = _LOADING.set(_LOADING.get() | {id(self)})
+        try:
+            return await hook_calls
+        finally:
+            _LOADING.reset(marker)
 
     def _find_token(self) -> tuple[str | None, bool]:
         config, request = self.config, self._request
@@ -223,11 +230,11 @@ class Session(Generic[ClaimsT]):
             else:
                 self._apply(claims, typed, token)
                 if self.config.hooks.has("on_read"):
-                    await self.config.hooks.fire("on_read", self._event(session=self))
+                    await self._while_reading(self.config.hooks.fire("on_read", self._event(session=self)))
                 return
         hooks = self.config.hooks
         if not self.is_valid and hooks.has("on_missing") and self._can_write():
-            await hooks.fire("on_missing", self._event(session=self))
+            await self._while_reading(hooks.fire("on_missing", self._event(session=self)))
 
     async def _decode(self, token: str) -> dict[str, Any]:
         config = self.config
@@ -235,7 +242,9 @@ class Session(Generic[ClaimsT]):
         if config.hooks.has("on_key_lookup"):
             header = config.codec.header(token)
             try:
-                key = await config.hooks.first("on_key_lookup", self._event(header=header))
+                key = await self._while_reading(
+                    config.hooks.first("on_key_lookup", self._event(header=header))
+                )
             except SessionError:
                 raise
             except Exception as exc:
@@ -246,7 +255,7 @@ class Session(Generic[ClaimsT]):
         """Fire ``on_error`` (returns True) or ``on_expire`` (returns False) for a refused token."""
         hooks = self.config.hooks
         if error.code is not ErrorCode.JWT_EXPIRED:
-            await hooks.fire("on_error", self._event(session=self, error=error))
+            await self._while_reading(hooks.fire("on_error", self._event(session=self, error=error)))
             return True
         if self._token_from_cookie and self.config.cookie_spec is not None and self._request.writable:
             # A browser would keep sending the lapsed cookie; expire it unless a hook re-issues.
@@ -258,7 +267,7 @@ class Session(Generic[ClaimsT]):
             expires_at=_ms(claims.get("exp")),
             token=token,
         )
-        await hooks.fire("on_expire", self._event(session=expired, error=error))
+        await self._while_reading(hooks.fire("on_expire", self._event(session=expired, error=error)))
         return False
 
     def _apply(self, claims: dict[str, Any], typed: Any, token: str) -> None:
