@@ -18,14 +18,18 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 .DEFAULT_GOAL := help
 
 .PHONY: help venv run test lint typecheck check
+.PHONY: docs dist
 
 help:
 	@echo "make run        serve the example app (examples/seed) on http://$(HOST):$(PORT)"
 	@echo "make run-spa    serve the single-page app example (examples/spa) on http://localhost:$(PORT)/"
 	@echo "make test       run the test suite (pytest)"
+	@echo "make bench      in-process benchmark against Litestar's JWT auth (bench-http: over HTTP with wrk)"
 	@echo "make lint       ruff check + ruff format --check"
 	@echo "make typecheck  mypy --strict on litestar_jwtsession"
 	@echo "make check      lint + typecheck + test"
+	@echo "make docs       build the HTML documentation (warnings are errors) into docs/_build/html"
+	@echo "make dist       build the wheel and sdist into dist/ and check them with twine"
 	@echo "make venv       create/update $(VENV) (done automatically by the targets above)"
 
 venv: $(STAMP)
@@ -50,6 +54,17 @@ run-spa: venv
 test: venv
 	$(VENV_PYTHON) -m pytest $(PYTEST_ARGS)
 
+# In-process ASGI benchmark, then the same over HTTP (uvicorn + wrk from Debian's packages).
+.PHONY: bench bench-http
+bench: venv
+	$(VENV_PYTHON) -m pip install -q -e '.[bench]'
+	$(VENV_PYTHON) -m benchmarks
+
+bench-http: venv
+	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
+	$(VENV_PYTHON) -m pip install -q -e '.[bench]'
+	$(VENV_PYTHON) -m benchmarks.http
+
 lint: venv
 	$(VENV_PYTHON) -m ruff check .
 	$(VENV_PYTHON) -m ruff format --check .
@@ -58,3 +73,11 @@ typecheck: venv
 	$(VENV_PYTHON) -m mypy --strict
 
 check: lint typecheck test
+
+docs: venv
+	$(VENV)/bin/sphinx-build -W --keep-going -b html docs docs/_build/html
+
+dist: venv
+	rm -rf dist
+	$(VENV_PYTHON) -m build
+	$(VENV_PYTHON) -m twine check --strict dist/*

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -51,20 +52,24 @@ def _bare_app() -> Litestar:
     return Litestar([bare, noop], openapi_config=None)
 
 
-def _litestar_jwt(alg: str) -> tuple[Probe, str]:
+def litestar_keys(alg: str) -> tuple[str, str]:
+    """(signing key, verification key) for Litestar's JWT auth: a secret, or an ES256 PEM pair."""
     if alg == "HS256":
-        secret = "s" * 32
-        verify_secret = secret
-    else:
-        private = ec.generate_private_key(ec.SECP256R1())
-        secret = private.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        ).decode()
-        verify_secret = (
-            private.public_key()
-            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-            .decode()
-        )
+        return "s" * 32, "s" * 32
+    private = ec.generate_private_key(ec.SECP256R1())
+    signing = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    verifying = (
+        private.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return signing, verifying
+
+
+def _litestar_jwt(alg: str) -> tuple[Probe, str]:
+    secret, verify_secret = litestar_keys(alg)
 
     async def retrieve_user(token: Token, connection: Any) -> dict[str, Any]:
         return {"id": token.sub}
@@ -72,16 +77,16 @@ def _litestar_jwt(alg: str) -> tuple[Probe, str]:
     auth = JWTCookieAuth[dict[str, Any], Token](
         retrieve_user_handler=retrieve_user, token_secret=verify_secret, algorithm=alg
     )
-    token = Token(exp=_in_one_hour(), sub="user-1", extras={"scope": ["read"]}).encode(secret, alg)
+    token = Token(exp=in_one_hour(), sub="user-1", extras={"scope": ["read"]}).encode(secret, alg)
     route = get("/guarded")(_handler)
     app = Litestar([route], on_app_init=[auth.on_app_init], openapi_config=None)
     return Probe(app, "/guarded", headers=[("cookie", f"token={token}")]), token
 
 
-def _in_one_hour() -> Any:
-    from datetime import datetime, timedelta, timezone
+def in_one_hour() -> Any:
+    from datetime import datetime, timedelta
 
-    return datetime.now(tz=timezone.utc) + timedelta(hours=1)
+    return datetime.now(tz=UTC) + timedelta(hours=1)
 
 
 def _ours(alg: str) -> Probe:
@@ -148,7 +153,9 @@ def _refresh_path() -> Probe:
         await session.update(CLAIMS)
         return str(session.token)
 
-    app = Litestar([route, login], plugins=[JWTSessionPlugin(access=access, refresh=refresh)], openapi_config=None)
+    app = Litestar(
+        [route, login], plugins=[JWTSessionPlugin(access=access, refresh=refresh)], openapi_config=None
+    )
     token = asyncio.run(_fetch_text(Probe(app, "/login")))
     return Probe(app, "/guarded", headers=[("cookie", f"refresh={token}")])
 
@@ -169,9 +176,7 @@ def _seed_login() -> Probe:
         expect=201,
     )
     _, headers = asyncio.run(request_once(first))
-    cookies = "; ".join(
-        value.decode().split(";", 1)[0] for name, value in headers if name == b"set-cookie"
-    )
+    cookies = "; ".join(value.decode().split(";", 1)[0] for name, value in headers if name == b"set-cookie")
     return Probe(app, "/login", method="POST", headers=[("cookie", cookies)], expect=200)
 
 
@@ -200,7 +205,13 @@ def forged_pbes2_rejection_ms(repeats: int = 2000) -> float:
     from litestar_jwtsession import SessionError
 
     config = JWESessionConfig(key="correct horse battery staple", name="refresh")
-    header = {"alg": "PBES2-HS256+A128KW", "enc": "A128GCM", "typ": "JWT", "p2c": 300000, "p2s": "AAAAAAAAAAAAAAAAAAAAAA"}
+    header = {
+        "alg": "PBES2-HS256+A128KW",
+        "enc": "A128GCM",
+        "typ": "JWT",
+        "p2c": 300000,
+        "p2s": "AAAAAAAAAAAAAAAAAAAAAA",
+    }
 
     def b64(raw: bytes) -> str:
         return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
