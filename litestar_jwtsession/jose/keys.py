@@ -120,7 +120,10 @@ def _public_key(key: _Key) -> _Key:
 
 
 def _public_dict(key: _Key) -> JWK:
-    return _ordered(dict(key.as_dict(private=False)))
+    # A private key's ``key_ops`` (e.g. unjwt's ["sign"]) name the private half's operations; they
+    # do not describe the derived public half, whose use our codecs fix (verify / encrypt).
+    public = {name: value for name, value in key.as_dict(private=False).items() if name != "key_ops"}
+    return _ordered(public)
 
 
 def _ordered(jwk: JWK) -> JWK:

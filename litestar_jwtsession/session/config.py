@@ -81,7 +81,7 @@ class SessionConfig(Generic[ClaimsT]):
     cookie: CookieOptions | bool = True
     """Cookie attributes, ``True`` for the defaults, or ``False`` to disable cookies."""
     session_header: str | Literal[False] | None = None
-    """Request header carrying a token (``Bearer `` is stripped). ``None``: ``x-<name>-session``;
+    """Request header carrying a token (a ``"Bearer "`` prefix is stripped). ``None``: ``x-<name>-session``;
     ``False``: headers are not read."""
     generate_id: Callable[[], str | None] | None = None
     """Returns the next ``jti``; an empty result falls back to a UUID4."""
