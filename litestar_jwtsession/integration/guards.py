@@ -8,7 +8,7 @@ on the same response.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Mapping  # noqa: TC003
 from typing import TYPE_CHECKING, Any, cast
 
 from litestar.enums import ScopeType
@@ -37,14 +37,18 @@ SKIP_GUARD_OPT_KEY = "skip_session_guard"
 SessionRef = str | SessionConfig[Any] | None
 
 
+def _scope_claim(claims: Any) -> list[Any] | tuple[Any, ...] | set[Any] | frozenset[Any]:
+    value = claims.get("scope") if type(claims) is dict else getattr(claims, "scope", None)
+    if isinstance(value, str):
+        return value.split()
+    if isinstance(value, list | tuple | set | frozenset):
+        return value  # non-string members never equal a required scope
+    return ()
+
+
 def session_scopes(claims: Any) -> frozenset[str]:
     """The ``scope`` claim as a set: a list of strings or one space-delimited string."""
-    value = claims.get("scope") if isinstance(claims, Mapping) else getattr(claims, "scope", None)
-    if isinstance(value, str):
-        return frozenset(value.split())
-    if isinstance(value, list | tuple | set | frozenset):
-        return frozenset(item for item in value if isinstance(item, str))
-    return frozenset()
+    return frozenset(item for item in _scope_claim(claims) if isinstance(item, str))
 
 
 def _resolve_config(registry: RequestSessions, session: SessionRef) -> SessionConfig[Any]:
@@ -71,12 +75,20 @@ class SessionGuard:
     Instances carry ``session``, ``scopes`` and ``any_of`` so the plugin can document them in OpenAPI.
     """
 
-    __slots__ = ("any_of", "scopes", "session")
+    __slots__ = ("_resolved", "any_of", "scopes", "session")
 
     def __init__(self, session: SessionRef, scopes: tuple[str, ...], any_of: bool) -> None:
         self.session = session
         self.scopes = frozenset(scopes)
         self.any_of = any_of
+        self._resolved: tuple[Any, SessionConfig[Any]] | None = None  # (setup, its config)
+
+    def _config(self, registry: RequestSessions) -> SessionConfig[Any]:
+        # resolved once per plugin instance: a guard object may serve several apps
+        resolved = self._resolved
+        if resolved is None or resolved[0] is not registry.setup:
+            resolved = self._resolved = (registry.setup, _resolve_config(registry, self.session))
+        return resolved[1]
 
     async def __call__(
         self, connection: ASGIConnection[Any, Any, Any, Any], route_handler: BaseRouteHandler
@@ -86,15 +98,16 @@ class SessionGuard:
         if connection.scope["type"] == ScopeType.HTTP and connection.scope["method"] == "OPTIONS":
             return  # CORS preflights carry no credentials
         registry = request_sessions(connection)
-        session = await registry.session(_resolve_config(registry, self.session)).load()
+        session = await registry.session(self._config(registry)).load()
         if not session.is_valid:
             raise NotAuthorizedException(
                 detail="A valid session is required", headers={"WWW-Authenticate": "Bearer"}
             )
         if self.scopes:
-            granted = session_scopes(session.claims)
-            allowed = bool(self.scopes & granted) if self.any_of else self.scopes <= granted
-            if not allowed:
+            # membership tests on the claim itself: cheaper than building a set per request
+            granted = _scope_claim(session.claims)
+            check = any if self.any_of else all
+            if not check(scope in granted for scope in self.scopes):
                 wanted = " ".join(sorted(self.scopes))
                 raise PermissionDeniedException(
                     detail="Insufficient scope",

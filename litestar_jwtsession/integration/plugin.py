@@ -84,7 +84,7 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
         if not self.configs:
             raise ImproperlyConfiguredException("JWTSessionPlugin needs at least one session config")
         _check_unique("name", [config.name for config in self.configs])
-        _check_unique("dependency_key", [str(config.dependency_key) for config in self.configs])
+        _check_unique("dependency key", [config.injection_key for config in self.configs])
         self.by_name = {config.name: config for config in self.configs}
         self.retrieve_user_handler = retrieve_user_handler
         self.exclude_opt_key = exclude_opt_key
@@ -99,7 +99,7 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
             0, DefineMiddleware(JWTSessionMiddleware, setup=self, exclude_opt_key=self.exclude_opt_key)
         )
         for config in self.configs:
-            key = str(config.dependency_key)
+            key = config.injection_key
             if key in app_config.dependencies:
                 raise ImproperlyConfiguredException(f"dependency {key!r} is already registered")
             app_config.dependencies[key] = Provide(_provider(config))

@@ -117,6 +117,9 @@ class SessionConfig(Generic[ClaimsT]):
     max_age_seconds: int | None = field(init=False, repr=False, default=None)
     cookie_spec: CookieSpec | None = field(init=False, repr=False, default=None)
     header_name: str | None = field(init=False, repr=False, default=None)
+    injection_key: str = field(init=False, repr=False, default="")
+    """The handler parameter name the plugin injects this session under (``dependency_key`` or
+    derived from ``name``)."""
     codec: JWSCodec | JWECodec = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -148,11 +151,11 @@ class SessionConfig(Generic[ClaimsT]):
             raise ImproperlyConfiguredException(f"{self.name}: claims must be a msgspec.Struct subclass")
         if self.leeway < 0 or self.max_token_size < 16:
             raise ImproperlyConfiguredException(f"{self.name}: leeway must be >= 0 and max_token_size >= 16")
-        if self.dependency_key is None:
-            self.dependency_key = re.sub(r"\W", "_", self.name, flags=re.ASCII)
-        if not self.dependency_key.isidentifier() or self.dependency_key in _RESERVED_DEPENDENCY_KEYS:
+        # kept apart from ``dependency_key`` so ``dataclasses.replace(config, name=...)`` derives anew
+        self.injection_key = self.dependency_key or re.sub(r"\W", "_", self.name, flags=re.ASCII)
+        if not self.injection_key.isidentifier() or self.injection_key in _RESERVED_DEPENDENCY_KEYS:
             raise ImproperlyConfiguredException(
-                f"{self.name}: dependency_key {self.dependency_key!r} is not usable as a handler parameter"
+                f"{self.name}: dependency key {self.injection_key!r} is not usable as a handler parameter"
             )
         try:
             self.codec = self._build_codec(self._claim_rules())

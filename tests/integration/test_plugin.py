@@ -201,3 +201,15 @@ def test_websocket_with_header_only_session_can_update() -> None:
         outcome = socket.receive_json()
     assert outcome["token"].count(".") == 2
     assert outcome["id"]
+
+
+def test_replace_with_a_new_name_derives_a_new_dependency_key() -> None:
+    import dataclasses
+
+    original = JWSSessionConfig(key=HS256, name="first-session")
+    renamed = dataclasses.replace(original, name="second-session")
+    assert original.injection_key == "first_session"
+    assert renamed.injection_key == "second_session"
+    JWTSessionPlugin(sessions=[original, renamed])  # no clash
+    explicit = JWSSessionConfig(key=HS256, name="x", dependency_key="mine")
+    assert dataclasses.replace(explicit, name="y").injection_key == "mine"
