@@ -24,6 +24,8 @@ from litestar_jwtsession.session.config import SessionConfig
 from litestar_jwtsession.session.hooks import HookEvent
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from litestar.connection import ASGIConnection
     from litestar.handlers.base import BaseRouteHandler
 
@@ -113,25 +115,27 @@ class SessionGuard:
                     detail="Insufficient scope",
                     headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{wanted}"'},
                 )
-        await _authenticate(connection, registry, session.claims)
+        retrieve_user = getattr(registry.setup, "retrieve_user_handler", None)
+        scope = cast("dict[str, Any]", connection.scope)
+        # expose the admitted session the Litestar way: ``request.auth`` and ``request.user``
+        scope["auth"] = claims = session.claims
+        scope["user"] = (
+            claims if retrieve_user is None else await _retrieve_user(retrieve_user, connection, claims)
+        )
 
     def __repr__(self) -> str:
         return f"SessionGuard(session={self.session!r}, scopes={sorted(self.scopes)}, any_of={self.any_of})"
 
 
-async def _authenticate(
-    connection: ASGIConnection[Any, Any, Any, Any], registry: RequestSessions, claims: Any
-) -> None:
-    """Expose the admitted session the Litestar way: ``request.auth`` and ``request.user``."""
-    scope = cast("dict[str, Any]", connection.scope)
-    retrieve_user = getattr(registry.setup, "retrieve_user_handler", None)
-    user = claims
-    if retrieve_user is not None:
-        user = await retrieve_user(claims, connection)
-        if user is None:
-            raise NotAuthorizedException(detail="Unknown user", headers={"WWW-Authenticate": "Bearer"})
-    scope["auth"] = claims
-    scope["user"] = user
+async def _retrieve_user(
+    retrieve_user: Callable[[Any, ASGIConnection[Any, Any, Any, Any]], Awaitable[Any]],
+    connection: ASGIConnection[Any, Any, Any, Any],
+    claims: Any,
+) -> Any:
+    user = await retrieve_user(claims, connection)
+    if user is None:
+        raise NotAuthorizedException(detail="Unknown user", headers={"WWW-Authenticate": "Bearer"})
+    return user
 
 
 def requires_session(session: SessionRef = None) -> SessionGuard:

@@ -20,11 +20,35 @@ if TYPE_CHECKING:
 
     from litestar_jwtsession.session.config import CookieOptions
 
-__all__ = ("MAX_CHUNKS", "CHUNK_MARKER", "CookieSpec", "IncomingCookie", "parse_cookie_header", "read_cookie")
+__all__ = (
+    "CHUNK_MARKER",
+    "MAX_CHUNKS",
+    "CookieSpec",
+    "IncomingCookie",
+    "parse_cookie_header",
+    "parse_cookie_value",
+    "read_cookie",
+)
 
 MAX_CHUNKS = 100
 CHUNK_MARKER = "__chunked__"
 _EPOCH = "Thu, 01 Jan 1970 00:00:00 GMT"
+
+
+_PARSED: dict[str, dict[str, str]] = {}
+_PARSED_MAX = 512
+
+
+def parse_cookie_value(header: str) -> dict[str, str]:
+    """:func:`parse_cookie_header` for one header value, memoised: a client sends the same
+    ``Cookie`` header on request after request. Bounded; the result must not be mutated."""
+    parsed = _PARSED.get(header)
+    if parsed is None:
+        parsed = parse_cookie_header((header,))
+        if len(_PARSED) >= _PARSED_MAX:
+            del _PARSED[next(iter(_PARSED))]
+        _PARSED[header] = parsed
+    return parsed
 
 
 def parse_cookie_header(values: Iterable[str]) -> dict[str, str]:

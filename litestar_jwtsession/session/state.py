@@ -20,7 +20,12 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast
 import msgspec
 
 from litestar_jwtsession.jose.errors import ErrorCode, SessionError
-from litestar_jwtsession.session.cookies import parse_cookie_header, read_cookie
+from litestar_jwtsession.session.cookies import (
+    CHUNK_MARKER,
+    parse_cookie_header,
+    parse_cookie_value,
+    read_cookie,
+)
 from litestar_jwtsession.session.hooks import HookEvent
 
 if TYPE_CHECKING:
@@ -94,9 +99,9 @@ class RequestSessions:
     @property
     def cookies(self) -> dict[str, str]:
         if self._cookies is None:
-            self._cookies = parse_cookie_header(
-                value.decode("latin-1") for key, value in self._headers if key == b"cookie"
-            )
+            values = [value.decode("latin-1") for key, value in self._headers if key == b"cookie"]
+            # one Cookie header is the rule (HTTP/1.1); HTTP/2 may split it
+            self._cookies = parse_cookie_value(values[0]) if len(values) == 1 else parse_cookie_header(values)
         return self._cookies
 
     def session(self, config: SessionConfig[Any]) -> Session[Any]:
@@ -205,15 +210,18 @@ class Session(Generic[ClaimsT]):
     def _find_token(self) -> tuple[str | None, bool]:
         config, request = self.config, self._request
         if config.header_name is not None:
-            value = request.header(config.header_name)
-            if value:
-                token = value[7:].strip() if value.startswith("Bearer ") else value
+            header = request.header(config.header_name)
+            if header:
+                token = header[7:].strip() if header.startswith("Bearer ") else header
                 if token:
                     return token, False
         if config.cookie_spec is not None:
-            incoming = read_cookie(request.cookies, config.name)
-            if incoming.token:
-                return incoming.token, True
+            value = request.cookies.get(config.name)
+            if value and not value.startswith(CHUNK_MARKER):
+                return value, True  # the common case: one plain cookie
+            chunked = read_cookie(request.cookies, config.name).token if value else None
+            if chunked:
+                return chunked, True
         return None, False
 
     async def _read_incoming(self) -> None:
@@ -222,7 +230,10 @@ class Session(Generic[ClaimsT]):
             self.token = token
             self._token_from_cookie = from_cookie
             try:
-                claims = await self._decode(token)
+                if self.config.hooks.has("on_key_lookup"):
+                    claims = await self._decode(token)
+                else:  # the common case, without a coroutine
+                    claims = self.config.codec.decode(token, now=self.config.clock())
                 typed = self._convert(claims)
             except SessionError as error:
                 if await self._reject(token, error):
