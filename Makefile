@@ -23,6 +23,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 help:
 	@echo "make run        serve the example app (examples/seed) on http://$(HOST):$(PORT)"
 	@echo "make run-spa    serve the single-page app example (examples/spa) on http://localhost:$(PORT)/"
+	@echo "make run-scopes serve the scopes-guarded API example (examples/scopes_api)"
 	@echo "make test       run the test suite (pytest)"
 	@echo "make bench      in-process benchmark against Litestar's JWT auth (bench-http: over HTTP with wrk)"
 	@echo "make lint       ruff check + ruff format --check"
@@ -46,6 +47,12 @@ run: venv
 
 # The single-page app example (examples/spa). Open it as http://localhost:$(PORT)/ (browsers keep
 # Secure cookies on localhost); SPA_ACCESS_MAX_AGE=<seconds> changes the access lifetime (60).
+# The scopes-guarded API (examples/scopes_api): typed claims, requires_scopes, refresh fallback.
+.PHONY: run-scopes
+run-scopes: venv
+	@echo "POST /login as alice / alice-password (read, write), bob / bob-password (read) or carol / carol-password (admin)"
+	$(VENV_PYTHON) -m uvicorn examples.scopes_api.app:app --host $(HOST) --port $(PORT)
+
 .PHONY: run-spa
 run-spa: venv
 	@echo "open http://localhost:$(PORT)/ and log in as alice / wonderland"
