@@ -39,7 +39,7 @@ $(VENV_PYTHON):
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): pyproject.toml | $(VENV_PYTHON)
-	$(VENV_PYTHON) -m pip install -e '.[dev,browser]'
+	$(VENV_PYTHON) -m pip install -e '.[dev,browser,redis]'
 	touch $@
 
 run: venv

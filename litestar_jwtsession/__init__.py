@@ -8,6 +8,7 @@ from litestar_jwtsession.integration.guards import (
 )
 from litestar_jwtsession.integration.jwks import jwks_route, public_jwk_set
 from litestar_jwtsession.integration.plugin import JWTSessionPlugin
+from litestar_jwtsession.integration.stores import LitestarSessionStore, revoke_subject
 from litestar_jwtsession.jose.durations import parse_duration
 from litestar_jwtsession.jose.errors import ErrorCode, SessionError
 from litestar_jwtsession.jose.keys import (
@@ -37,6 +38,7 @@ from litestar_jwtsession.session.api import (
 from litestar_jwtsession.session.claims import SessionClaims
 from litestar_jwtsession.session.config import CookieOptions, JWESessionConfig, JWSSessionConfig
 from litestar_jwtsession.session.hooks import HookEvent, SessionHooks
+from litestar_jwtsession.session.revocation import SessionStore
 from litestar_jwtsession.session.state import Session, SessionSnapshot
 
 __version__ = "0.1.0"
@@ -50,12 +52,14 @@ __all__ = (
     "JWSSessionConfig",
     "JWTSessionPlugin",
     "KeyPair",
+    "LitestarSessionStore",
     "Session",
     "SessionClaims",
     "SessionError",
     "SessionGuard",
     "SessionHooks",
     "SessionSnapshot",
+    "SessionStore",
     "clear_jwe_session",
     "clear_jws_session",
     "derive_jwk_from_password",
@@ -71,6 +75,7 @@ __all__ = (
     "public_jwk_set",
     "requires_scopes",
     "requires_session",
+    "revoke_subject",
     "seal_jwe_session",
     "session_scopes",
     "sign_jws_session",

@@ -158,6 +158,14 @@ async def reissue_from_refresh(event: HookEvent) -> None:
     ``on_refresh`` hooks on the access config may veto (``False``) or supply the new data (a mapping
     or a ``msgspec.Struct``).
     A refresh session that is present but unusable is cleared so the browser drops it.
+
+    With refresh-token rotation on (``JWTSessionPlugin(store=...)``), the refresh session is first
+    rotated: re-issued with a new ``jti`` in the same family, or, when a concurrent request of the
+    same client already rotated this token within the grace window, set to that request's
+    successor, so racing responses carry identical refresh cookies. The default access data is
+    then the rotated refresh session's data (``fam`` included). If the token may not be rotated
+    (reuse: see ``SessionHooks.on_reuse``) the refresh session is cleared and the access session
+    stays anonymous.
     """
     access: Session[Any] = event.session
     if access.is_valid:
@@ -178,6 +186,9 @@ async def reissue_from_refresh(event: HookEvent) -> None:
         ),
     )
     if decision is False:
+        return
+    rotation = getattr(registry.setup, "refresh_rotation", None)
+    if rotation is not None and not await rotation.rotate(event.connection, refresh):
         return
     data = copy.deepcopy(refresh.data) if decision is None else decision
     try:

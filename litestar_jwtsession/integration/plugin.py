@@ -21,6 +21,7 @@ from litestar.plugins import InitPlugin, ReceiveRoutePlugin
 
 from litestar_jwtsession.integration.guards import SKIP_GUARD_OPT_KEY, SessionGuard, reissue_from_refresh
 from litestar_jwtsession.integration.middleware import JWTSessionMiddleware
+from litestar_jwtsession.integration.stores import LitestarSessionStore
 from litestar_jwtsession.session.api import request_sessions
 from litestar_jwtsession.session.claims import SessionClaims
 from litestar_jwtsession.session.config import JWESessionConfig, JWSSessionConfig, SessionConfig
@@ -29,9 +30,11 @@ from litestar_jwtsession.session.state import Session, SessionSnapshot
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
 
+    from litestar import Litestar
     from litestar.config.app import AppConfig
     from litestar.connection import ASGIConnection
     from litestar.routes import BaseRoute
+    from litestar.stores.base import Store
 
     RetrieveUserHandler = Callable[[Any, ASGIConnection[Any, Any, Any, Any]], Awaitable[Any]]
 
@@ -58,9 +61,36 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
             admits a request, ``request.auth`` holds the claims and ``request.user`` this user
             (``None`` means 401). Without it ``request.user`` is the claims as well.
         exclude_opt_key: a route ``opt`` key that skips the session middleware for that route.
+        csrf: ``True`` turns CSRF protection on for every cookie-enabled session (``False``: off
+            for all); ``None`` keeps each config's ``csrf``, except that a cookie refresh session
+            inherits it from the access session when the refresh fallback is on (otherwise a
+            forged request without an access cookie would be served from the refresh cookie).
+            See :mod:`litestar_jwtsession.session.csrf`.
+        store: enables revocation and refresh-token rotation (see
+            :mod:`litestar_jwtsession.integration.stores`): a Litestar ``Store`` (``MemoryStore()``
+            for one process, ``RedisStore`` shared by every instance) or the name of one in
+            ``app.stores``. ``None`` (default): no shared state, tokens live until they expire.
+            With a store, ``clear()`` revokes the token and :meth:`revoke_subject` logs a
+            subject out everywhere.
+        rotate_refresh: rotate the refresh token on every refresh fallback, with reuse detection
+            (RFC 9700 §4.14). ``None`` (default): on when a store, a refresh config and the refresh
+            fallback are configured. Needs a ``MemoryStore`` or a ``RedisStore``.
+        rotation_grace: seconds during which a rotated refresh token presented again by the same
+            client (racing tabs) gets the same successor instead of counting as reuse.
+        rotation_client_key: ``(connection) -> str`` identifying the client within the grace
+            window (default: the ``User-Agent`` header).
     """
 
-    __slots__ = ("access", "by_name", "configs", "exclude_opt_key", "refresh", "retrieve_user_handler")
+    __slots__ = (
+        "access",
+        "by_name",
+        "configs",
+        "exclude_opt_key",
+        "refresh",
+        "refresh_rotation",
+        "retrieve_user_handler",
+        "session_store",
+    )
 
     def __init__(
         self,
@@ -71,6 +101,11 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
         refresh_fallback: bool = True,
         retrieve_user_handler: RetrieveUserHandler | None = None,
         exclude_opt_key: str = "skip_jwt_session",
+        csrf: bool | None = None,
+        store: str | Store | None = None,
+        rotate_refresh: bool | None = None,
+        rotation_grace: float = 10.0,
+        rotation_client_key: Callable[[ASGIConnection[Any, Any, Any, Any]], str] | None = None,
     ) -> None:
         if access is not None and not isinstance(access, JWSSessionConfig):
             raise ImproperlyConfiguredException("access must be a JWSSessionConfig")
@@ -85,6 +120,7 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
             raise ImproperlyConfiguredException("JWTSessionPlugin needs at least one session config")
         _check_unique("name", [config.name for config in self.configs])
         _check_unique("dependency key", [config.injection_key for config in self.configs])
+        _configure_csrf(self.configs, csrf, access, refresh if refresh_fallback else None)
         self.by_name = {config.name: config for config in self.configs}
         self.retrieve_user_handler = retrieve_user_handler
         self.exclude_opt_key = exclude_opt_key
@@ -92,6 +128,23 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
             # registered once even if the same config object serves several apps
             if not access.hooks.contains("on_missing", reissue_from_refresh):
                 access.hooks.on_missing(reissue_from_refresh)
+        rotates = refresh_fallback and access is not None and refresh is not None and store is not None
+        if rotate_refresh and not rotates:
+            raise ImproperlyConfiguredException(
+                "rotate_refresh needs store=, access=, refresh= and the refresh fallback"
+            )
+        rotation = refresh if rotates and rotate_refresh is not False else None
+        self.session_store: LitestarSessionStore | None = None
+        """The revocation backend (``RequestSessions.setup.session_store``); ``None`` without a store."""
+        if store is not None:
+            self.session_store = LitestarSessionStore(
+                store,
+                rotation=rotation,
+                rotation_grace=rotation_grace,
+                rotation_client_key=rotation_client_key,
+            )
+        self.refresh_rotation: LitestarSessionStore | None = None if rotation is None else self.session_store
+        """Rotates the refresh session in the refresh fallback; ``None`` when rotation is off."""
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         # Outermost, so cookies also reach responses other middleware produce from exceptions.
@@ -111,6 +164,8 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
         }
         namespace.update({config.claims.__name__: config.claims for config in self.configs if config.claims})
         app_config.signature_namespace.update(namespace)
+        if self.session_store is not None:
+            app_config.on_startup.append(self._check_store)
         app_config.type_encoders = {**(app_config.type_encoders or {}), Session: Session.as_json}
         if app_config.openapi_config is not None:
             components = app_config.openapi_config.components
@@ -120,6 +175,33 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
             openapi_config.components = [*listed, Components(security_schemes=self._security_schemes())]
             app_config.openapi_config = openapi_config
         return app_config
+
+    def _check_store(self, app: Litestar) -> None:
+        """At startup: look a named store up now, so an unusable one fails before any request."""
+        if self.session_store is not None:
+            self.session_store.resolve(app)
+
+    async def revoke_subject(
+        self, connection_or_app: Any, sub: str, config: SessionConfig[Any] | str | None = None
+    ) -> None:
+        """Log ``sub`` out everywhere: revoke its tokens of ``config`` (a config or a session name;
+        default: every session of this plugin) issued up to now. Needs ``store=``.
+
+        ``connection_or_app`` is the app or a connection of it (to find a store given by name).
+        See :func:`litestar_jwtsession.revoke_subject`.
+        """
+        if self.session_store is None:
+            raise ImproperlyConfiguredException("revoke_subject needs JWTSessionPlugin(store=...)")
+        if config is None:
+            configs: tuple[SessionConfig[Any], ...] = self.configs
+        elif isinstance(config, str):
+            if config not in self.by_name:
+                raise ImproperlyConfiguredException(f"no session named {config!r} is registered")
+            configs = (self.by_name[config],)
+        else:
+            configs = (config,)
+        for each in configs:
+            await self.session_store.revoke_subject(connection_or_app, each, sub)
 
     def receive_route(self, route: BaseRoute) -> None:
         """Document the session guards of each handler as OpenAPI security requirements."""
@@ -197,6 +279,22 @@ def _provider(config: SessionConfig[Any]) -> Any:
         return await request_sessions(request).session(config).load()
 
     return provide_session
+
+
+def _configure_csrf(
+    configs: tuple[SessionConfig[Any], ...],
+    csrf: bool | None,
+    access: SessionConfig[Any] | None,
+    refresh: SessionConfig[Any] | None,
+) -> None:
+    for config in configs:
+        if csrf is not None:
+            config.csrf = csrf and config.cookie_spec is not None
+    if access is not None and refresh is not None and access.csrf and refresh.cookie_spec is not None:
+        refresh.csrf = True
+    names = [config.name for config in configs]
+    names += [config.csrf_cookie_name for config in configs if config.csrf]
+    _check_unique("cookie name", names)
 
 
 def _check_unique(what: str, values: list[str]) -> None:

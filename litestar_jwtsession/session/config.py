@@ -112,6 +112,16 @@ class SessionConfig(Generic[ClaimsT]):
     """The session clock, seconds since the epoch (tests inject a fake one)."""
     dependency_key: str | None = None
     """Handler parameter name this session is injected under (default: derived from ``name``)."""
+    csrf: bool = False
+    """Require a CSRF token on unsafe requests (not ``GET``/``HEAD``/``OPTIONS``/``TRACE``) whose
+    session arrived in a cookie: header ``csrf_header`` must equal ``session.csrf_token``, which is
+    also written to the readable cookie ``<name>-csrf``. Off by default (opt in here or with
+    ``JWTSessionPlugin(csrf=True)``); a session sent in the session header is always exempt. See
+    :mod:`litestar_jwtsession.session.csrf` for the threat model."""
+    csrf_secret: bytes | None = None
+    """HMAC secret of the CSRF tokens; default: derived from ``key`` (same key, same secret)."""
+    csrf_header: str = "x-csrf-token"
+    """Request header carrying the CSRF token."""
 
     # derived in __post_init__
     max_age_seconds: int | None = field(init=False, repr=False, default=None)
@@ -121,6 +131,10 @@ class SessionConfig(Generic[ClaimsT]):
     """The handler parameter name the plugin injects this session under (``dependency_key`` or
     derived from ``name``)."""
     codec: JWSCodec | JWECodec = field(init=False, repr=False, compare=False)
+    csrf_key: bytes = field(init=False, repr=False, compare=False, default=b"")
+    """The CSRF HMAC secret in use (``csrf_secret`` or derived from ``key``)."""
+    csrf_cookie_name: str = field(init=False, repr=False, default="")
+    """Name of the readable cookie carrying the CSRF token: ``<name>-csrf``."""
 
     def __post_init__(self) -> None:
         from litestar_jwtsession.session.cookies import CookieSpec
@@ -161,6 +175,23 @@ class SessionConfig(Generic[ClaimsT]):
             self.codec = self._build_codec(self._claim_rules())
         except ValueError as exc:
             raise ImproperlyConfiguredException(f"{self.name}: {exc}") from exc
+        self._init_csrf()
+
+    def _init_csrf(self) -> None:
+        from litestar_jwtsession.session.csrf import derive_csrf_secret
+
+        self.csrf_cookie_name = f"{self.name}-csrf"
+        if not self.csrf_header or not re.fullmatch(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+", self.csrf_header):
+            raise ImproperlyConfiguredException(f"{self.name}: csrf_header must be a header name")
+        self.csrf_header = self.csrf_header.lower()
+        if self.csrf_secret is not None:
+            if not isinstance(self.csrf_secret, bytes) or len(self.csrf_secret) < 16:
+                raise ImproperlyConfiguredException(f"{self.name}: csrf_secret must be at least 16 bytes")
+            self.csrf_key = self.csrf_secret
+        else:
+            self.csrf_key = derive_csrf_secret(self.key, self.name)
+        if self.csrf and self.cookie_spec is None:
+            self.csrf = False  # nothing to protect: header-borne sessions are exempt
 
     def _claim_rules(self) -> ClaimRules:
         return ClaimRules(

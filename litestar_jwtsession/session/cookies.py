@@ -32,11 +32,15 @@ __all__ = (
 
 MAX_CHUNKS = 100
 CHUNK_MARKER = "__chunked__"
+MAX_COOKIE_HEADER_SIZE = 512 * 1024
+"""``Cookie`` header values longer than this in total (characters) are ignored as a whole: the
+request then carries no cookie session. 100 chunks of 4000 characters, h3's maximum, fit."""
 _EPOCH = "Thu, 01 Jan 1970 00:00:00 GMT"
 
 
 _PARSED: dict[str, dict[str, str]] = {}
 _PARSED_MAX = 512
+_PARSED_MAX_HEADER = 8192  # longer headers are parsed on every request: the memo stays a few MiB
 
 
 def parse_cookie_value(header: str) -> dict[str, str]:
@@ -45,6 +49,8 @@ def parse_cookie_value(header: str) -> dict[str, str]:
     parsed = _PARSED.get(header)
     if parsed is None:
         parsed = parse_cookie_header((header,))
+        if len(header) > _PARSED_MAX_HEADER:
+            return parsed
         if len(_PARSED) >= _PARSED_MAX:
             del _PARSED[next(iter(_PARSED))]
         _PARSED[header] = parsed
@@ -54,9 +60,14 @@ def parse_cookie_value(header: str) -> dict[str, str]:
 def parse_cookie_header(values: Iterable[str]) -> dict[str, str]:
     """Parse ``Cookie`` header values; the first occurrence of a name wins (as in cookie-es).
 
-    Values containing ``%`` are URL-decoded; surrounding double quotes are dropped.
+    Values containing ``%`` are URL-decoded; surrounding double quotes are dropped. Headers longer
+    than :data:`MAX_COOKIE_HEADER_SIZE` in total yield no cookies at all.
     """
     cookies: dict[str, str] = {}
+    if not isinstance(values, list | tuple):
+        values = list(values)
+    if sum(len(header) for header in values) > MAX_COOKIE_HEADER_SIZE:
+        return cookies
     for header in values:
         for pair in header.split(";"):
             name, sep, value = pair.partition("=")
@@ -171,6 +182,20 @@ class CookieSpec:
 
     def _expire_chunks(self, first: int, last: int) -> list[str]:
         return [self._expired(f"{self.name}.{index}") for index in range(first, last + 1)]
+
+    def render_companion(self, name: str, value: str, expires: int | None) -> str:
+        """Set-Cookie for a script-readable companion cookie (the CSRF token): the session
+        cookie's attributes and expiry, without ``HttpOnly``."""
+        expiry = f"; Expires={formatdate(expires, usegmt=True)}" if expires is not None else ""
+        return f"{name}={value}{self.attributes}{expiry}{self._readable_flags}"
+
+    def render_companion_clear(self, name: str) -> str:
+        """Set-Cookie expiring a companion cookie."""
+        return f"{name}=; Max-Age=0{self.attributes}; Expires={_EPOCH}{self._readable_flags}"
+
+    @property
+    def _readable_flags(self) -> str:
+        return self.flags.replace("; HttpOnly", "")
 
     def _expired(self, name: str) -> str:
         return f"{name}=; Max-Age=0{self.attributes}; Expires={_EPOCH}{self.flags}"

@@ -20,7 +20,15 @@ if TYPE_CHECKING:
 __all__ = ("HookEvent", "HookName", "SessionHooks")
 
 HookName: TypeAlias = Literal[
-    "on_read", "on_update", "on_clear", "on_expire", "on_error", "on_key_lookup", "on_refresh", "on_missing"
+    "on_read",
+    "on_update",
+    "on_clear",
+    "on_expire",
+    "on_error",
+    "on_key_lookup",
+    "on_refresh",
+    "on_missing",
+    "on_reuse",
 ]
 HookFn: TypeAlias = Callable[["HookEvent"], Any]
 F = TypeVar("F", bound=HookFn)
@@ -122,6 +130,16 @@ class SessionHooks:
         ``update()``. ``JWTSessionPlugin`` registers its refresh fallback here on the access config.
         """
         return self._register("on_missing", fn)
+
+    def on_reuse(self, fn: F) -> F:
+        """On the refresh config, when refresh-token rotation detects a reused token (RFC 9700 §4.14).
+
+        An already-rotated refresh token came back after the grace window (or from another client):
+        the store has revoked its whole family, so the thief and the user are both logged out.
+        ``event.session`` is a snapshot of the reused token (``id``, times, ``data``), ``event.error``
+        a :class:`SessionError` with code ``ERR_REFRESH_TOKEN_REUSED``. ``on_error`` fires too.
+        """
+        return self._register("on_reuse", fn)
 
     def has(self, name: HookName) -> bool:
         return bool(self._hooks.get(name))

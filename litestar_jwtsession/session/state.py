@@ -26,10 +26,12 @@ from litestar_jwtsession.session.cookies import (
     parse_cookie_value,
     read_cookie,
 )
+from litestar_jwtsession.session.csrf import SAFE_METHODS, csrf_token, tokens_match
 from litestar_jwtsession.session.hooks import HookEvent
 
 if TYPE_CHECKING:
     from litestar_jwtsession.session.config import SessionConfig
+    from litestar_jwtsession.session.revocation import SessionStore
 
 __all__ = ("RequestSessions", "Session", "SessionInstall", "SessionSnapshot", "SessionUpdate")
 
@@ -42,6 +44,9 @@ SessionUpdate = (
 
 # Claims the session manages itself; they never live in ``data``.
 RESERVED_CLAIMS = frozenset({"jti", "iat", "exp"})
+
+# Refusals that no hook can undo: the cookie is expired in the response.
+_REVOKED_CODES = frozenset({ErrorCode.SESSION_REVOKED, ErrorCode.REFRESH_TOKEN_REUSED})
 
 # Sessions whose incoming token is being read in the current task: a hook running inside that
 # read (e.g. an ``on_expire`` refresh calling ``update()``) must not wait for the read to finish.
@@ -129,6 +134,7 @@ class Session(Generic[ClaimsT]):
     __slots__ = (
         "_claims",
         "_cookie_action",
+        "_incoming",
         "_load_error",
         "_loaded",
         "_loading",
@@ -158,6 +164,7 @@ class Session(Generic[ClaimsT]):
         self._reading = False
         self._loading: asyncio.Event | None = None
         self._load_error: BaseException | None = None
+        self._incoming: dict[str, Any] | None = None  # claims of the verified incoming token
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -235,10 +242,19 @@ class Session(Generic[ClaimsT]):
                 else:  # the common case, without a coroutine
                     claims = self.config.codec.decode(token, now=self.config.clock())
                 typed = self._convert(claims)
+                if from_cookie and self.config.csrf:
+                    self._check_csrf(claims.get("jti"))
+                store = self._store()
+                if store is not None:
+                    await self._check_revoked(store, claims)
             except SessionError as error:
+                if from_cookie and self.config.csrf and error.code is ErrorCode.JWT_EXPIRED:
+                    # an expired cookie on a forged request must not reach on_expire (which may re-issue)
+                    error = self._csrf_error(error.claims.get("jti")) or error
                 if await self._reject(token, error):
                     return  # invalid, not merely expired: nothing to re-issue
             else:
+                self._incoming = claims
                 self._apply(claims, typed, token)
                 if self.config.hooks.has("on_read"):
                     await self._while_reading(self.config.hooks.fire("on_read", self._event(session=self)))
@@ -246,6 +262,47 @@ class Session(Generic[ClaimsT]):
         hooks = self.config.hooks
         if not self.is_valid and hooks.has("on_missing") and self._can_write():
             await self._while_reading(hooks.fire("on_missing", self._event(session=self)))
+
+    def _csrf_error(self, jti: Any) -> SessionError | None:
+        """The CSRF refusal for a cookie-borne token with ``jti`` in this request, if any."""
+        connection = self._request.connection
+        scope = getattr(connection, "scope", None) or {}
+        if scope.get("type") == "websocket" or scope.get("method") in SAFE_METHODS:
+            return None  # safe methods and (read-only) WebSocket handshakes need no token
+        config = self.config
+        presented = self._request.header(config.csrf_header)
+        if isinstance(jti, str) and tokens_match(csrf_token(config.csrf_key, jti), presented):
+            return None
+        reason = "missing" if not presented else "invalid"
+        return SessionError(
+            ErrorCode.CSRF_TOKEN_INVALID,
+            f"session {config.name!r}: {reason} CSRF token in {config.csrf_header!r} "
+            "for a cookie-borne session on an unsafe request",
+        )
+
+    def _check_csrf(self, jti: Any) -> None:
+        error = self._csrf_error(jti)
+        if error is not None:
+            raise error
+
+    @property
+    def csrf_token(self) -> str | None:
+        """The CSRF token of this session (``None`` without an id); see ``SessionConfig.csrf``."""
+        return None if self.id is None else csrf_token(self.config.csrf_key, self.id)
+
+    def _store(self) -> SessionStore | None:
+        """The revocation backend of whatever installed the sessions (``None``: no revocation)."""
+        return cast("SessionStore | None", getattr(self._request.setup, "session_store", None))
+
+    async def _check_revoked(self, store: SessionStore, claims: dict[str, Any]) -> None:
+        """Raise ``ERR_SESSION_REVOKED`` for a revoked token (the store may raise its own error)."""
+        revoked = await self._while_reading(store.is_revoked(self._request.connection, self.config, claims))
+        if revoked:
+            raise SessionError(
+                ErrorCode.SESSION_REVOKED,
+                f"session {self.config.name!r}: token {claims.get('jti')!r} was revoked",
+                claims=dict(claims),
+            )
 
     async def _decode(self, token: str) -> dict[str, Any]:
         config = self.config
@@ -265,6 +322,8 @@ class Session(Generic[ClaimsT]):
     async def _reject(self, token: str, error: SessionError) -> bool:
         """Fire ``on_error`` (returns True) or ``on_expire`` (returns False) for a refused token."""
         hooks = self.config.hooks
+        if error.code in _REVOKED_CODES and self._token_from_cookie and self._can_write():
+            self._cookie_action = "clear"  # a revoked cookie never becomes valid again: drop it
         if error.code is not ErrorCode.JWT_EXPIRED:
             await self._while_reading(hooks.fire("on_error", self._event(session=self, error=error)))
             return True
@@ -369,14 +428,58 @@ class Session(Generic[ClaimsT]):
         return self
 
     async def clear(self) -> Session[ClaimsT]:
-        """Drop the session and expire its cookie (every chunk); it stays cleared for this request."""
+        """Drop the session and expire its cookie (every chunk); it stays cleared for this request.
+
+        With a session store configured (``JWTSessionPlugin(store=...)``) the token is also revoked
+        until its natural expiry: the incoming one and, if this request re-issued it, the current
+        one. A revoked token then reads as anonymous everywhere (``on_error``, ``ERR_SESSION_REVOKED``).
+        """
         self._check_writable("clear")
         await self.load()
         before = self.snapshot() if self.id is not None or self.token is not None else None
+        store = self._store()
+        if store is not None:
+            await self._revoke(store)
         self._reset()
         if self.config.cookie_spec is not None:
             self._cookie_action = "clear"
         await self.config.hooks.fire("on_clear", self._event(old_session=before))
+        return self
+
+    async def _revoke(self, store: SessionStore) -> None:
+        revoked: list[dict[str, Any]] = []
+        if self.id is not None:
+            current: dict[str, Any] = {**self.data, "jti": self.id, "iat": self.created_at // 1000}
+            if self.expires_at is not None:
+                current["exp"] = self.expires_at // 1000
+            revoked.append(current)
+        incoming = self._incoming
+        if incoming is not None and incoming.get("jti") != self.id:
+            revoked.append(incoming)
+        for claims in revoked:
+            await store.revoke(self._request.connection, self.config, claims)
+        self._incoming = None
+
+    async def adopt(self, token: str) -> Session[ClaimsT]:
+        """Make ``token``, a token of this config issued elsewhere, the current one and set its cookie.
+
+        The refresh-token rotation uses it to replay the successor that a concurrent request
+        already issued. The token is verified and checked against the session store like an
+        incoming one; if it fails, a :class:`SessionError` is raised and nothing changes.
+        Fires ``on_update``.
+        """
+        self._check_writable("adopt")
+        await self.load()
+        before = self.snapshot()
+        claims = await self._decode(token)
+        typed = self._convert(claims)
+        store = self._store()
+        if store is not None:
+            await self._check_revoked(store, claims)
+        self._apply(claims, typed, token)
+        if self.config.cookie_spec is not None:
+            self._cookie_action = "set"
+        await self.config.hooks.fire("on_update", self._event(session=self, old_session=before))
         return self
 
     def _can_write(self) -> bool:
@@ -418,11 +521,20 @@ class Session(Generic[ClaimsT]):
         if spec is None or self._cookie_action is None:
             return []
         previous = read_cookie(self._request.cookies, spec.name).chunks
+        csrf_name = self.config.csrf_cookie_name if self.config.csrf else None
         if self._cookie_action == "clear" or self.token is None:
-            return spec.render_clear(previous_chunks=previous)
+            cleared = spec.render_clear(previous_chunks=previous)
+            if csrf_name is not None:
+                cleared.append(spec.render_companion_clear(csrf_name))
+            return cleared
         max_age = self.config.max_age_seconds
         expires = None if max_age is None else self.created_at // 1000 + max_age
-        return spec.render_set(self.token, expires=expires, previous_chunks=previous)
+        headers = spec.render_set(self.token, expires=expires, previous_chunks=previous)
+        if csrf_name is not None and self.id is not None:
+            headers.append(
+                spec.render_companion(csrf_name, csrf_token(self.config.csrf_key, self.id), expires)
+            )
+        return headers
 
     def snapshot(self) -> SessionSnapshot:
         """A deep copy of the current state."""

@@ -1,0 +1,435 @@
+"""Revocation and refresh-token rotation over Litestar's ``Store`` abstraction.
+
+Sessions stay stateless tokens; only revocation and rotation need shared state, and they keep it
+in a Litestar :class:`~litestar.stores.base.Store`: a ``MemoryStore`` for one process (the
+default: nothing to start), a ``RedisStore`` shared by every instance of the application (a Redis
+or Valkey server). Pass it to ``JWTSessionPlugin(store=...)``, as a ``Store`` or as the name of
+one in ``app.stores``.
+
+Revocation
+    ``Session.clear()`` revokes the session's ``jti`` until its natural expiry (the key's TTL is
+    the token's remaining lifetime, leeway included). A revoked token reads as anonymous, its
+    cookie is expired, and ``on_error`` fires with ``ERR_SESSION_REVOKED``. A token without
+    ``exp`` whose config has no ``max_age`` stays revoked for good. "Log out everywhere" is
+    :func:`revoke_subject`: every token of a subject (the ``sub`` claim; tokens without one are
+    not affected) issued up to now (whole seconds, ``iat <= now``) is revoked, per session name,
+    for one ``max_age``.
+
+Refresh-token rotation with reuse detection (RFC 9700 §4.14)
+    On by default when a store is configured. Each refresh fallback re-issues the refresh
+    session with a new ``jti`` in the same *family* (the ``fam`` claim; a token without it is the
+    first of the family named by its own ``jti``). Presenting an already-rotated refresh token
+    again revokes the whole family, fires ``on_reuse`` and ``on_error``
+    (``ERR_REFRESH_TOKEN_REUSED``) on the refresh config, and logs out the thief and the user.
+
+    Browsers race: every tab's access token expires at the same moment and all tabs share one
+    cookie jar, so several requests present the same refresh token at once. The rotation is
+    claimed atomically in the store (set-if-absent, across instances) and its result stored:
+    within ``rotation_grace`` seconds, the same client (``rotation_client_key``, by default the
+    User-Agent) presenting the rotated token again gets the *same successor*. Every racing
+    response therefore sets the identical refresh cookie, none clears it and none answers 401.
+    The rotation record holds the successor token until the rotated token would have expired.
+
+Keys (prefix ``jwtsession`` by default): ``revoked:<name>:<jti>``, ``subject:<name>:<sub>``
+(the "not before" second), ``family:<refresh name>:<fam>`` and ``rotated:<refresh name>:<jti>``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import math
+import uuid
+import weakref
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from litestar.exceptions import ImproperlyConfiguredException
+from litestar.stores.base import Store
+from litestar.stores.memory import MemoryStore
+
+from litestar_jwtsession.jose.errors import ErrorCode, SessionError
+from litestar_jwtsession.session.hooks import HookEvent
+from litestar_jwtsession.session.revocation import remaining_lifetime
+from litestar_jwtsession.session.state import SessionSnapshot
+
+try:  # the ``redis`` extra
+    from litestar.stores.redis import RedisStore
+except ImportError:  # pragma: no cover - without the redis package there are no RedisStores
+    RedisStore = None  # type: ignore[assignment,misc]
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from litestar import Litestar
+    from litestar.connection import ASGIConnection
+
+    from litestar_jwtsession.session.config import SessionConfig
+    from litestar_jwtsession.session.state import Session
+
+    ClientKey = Callable[[ASGIConnection[Any, Any, Any, Any]], str]
+
+__all__ = ("FAMILY_CLAIM", "LitestarSessionStore", "revoke_subject", "set_if_absent")
+
+FAMILY_CLAIM = "fam"
+"""The refresh-token claim naming the rotation family."""
+
+
+class _Rotation(msgspec.Struct, frozen=True):
+    """What the store remembers about a rotated refresh token."""
+
+    at: float  # when it was rotated (session clock)
+    client: str  # the client key of the request that rotated it
+    token: str  # the successor
+
+
+def _default_client_key(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    return connection.headers.get("user-agent", "")
+
+
+class LitestarSessionStore:
+    """The session layer's :class:`~litestar_jwtsession.session.revocation.SessionStore` over a
+    Litestar ``Store``, plus refresh-token rotation. ``JWTSessionPlugin(store=...)`` builds it.
+
+    Args:
+        store: a ``Store``, or the name of one in ``app.stores`` (looked up from the app of the
+            connection, so it may be registered at any time before the first request).
+        rotation: the refresh config whose tokens rotate, or ``None`` for revocation only.
+            Rotation needs an atomic set-if-absent: a ``MemoryStore`` or a ``RedisStore``.
+        rotation_grace: seconds during which a rotated refresh token presented again by the same
+            client gets the same successor instead of counting as reuse.
+        rotation_client_key: ``(connection) -> str`` telling clients apart during the grace
+            window (default: the ``User-Agent`` header).
+        key_prefix: the first segment of every key.
+    """
+
+    __slots__ = ("_rotation_name", "client_key", "key_prefix", "rotation", "rotation_grace", "store")
+
+    def __init__(
+        self,
+        store: str | Store,
+        *,
+        rotation: SessionConfig[Any] | None = None,
+        rotation_grace: float = 10.0,
+        rotation_client_key: ClientKey | None = None,
+        key_prefix: str = "jwtsession",
+    ) -> None:
+        if not isinstance(store, str | Store):
+            raise ImproperlyConfiguredException(
+                f"store must be a litestar Store or the name of one, got {type(store).__name__}"
+            )
+        if not (isinstance(rotation_grace, int | float) and 0 <= rotation_grace < math.inf):
+            raise ImproperlyConfiguredException("rotation_grace must be a finite number of seconds >= 0")
+        self.store = store
+        self.rotation = rotation
+        self._rotation_name = None if rotation is None else rotation.name
+        self.rotation_grace = float(rotation_grace)
+        self.client_key: ClientKey = rotation_client_key or _default_client_key
+        self.key_prefix = key_prefix
+        if isinstance(store, Store):
+            self._check(store)
+
+    # -- the store -------------------------------------------------------------------------
+
+    def resolve(self, target: Any) -> Store:
+        """The ``Store`` to use for ``target`` (a connection or an app)."""
+        store = self.store
+        if isinstance(store, Store):
+            return store
+        app = _app_of(target)
+        resolved = app.stores.get(store)
+        if self.rotation is not None and not _supports_set_if_absent(resolved):
+            self._check(resolved)
+        return resolved
+
+    def _check(self, store: Store) -> None:
+        if self.rotation is not None and not _supports_set_if_absent(store):
+            raise ImproperlyConfiguredException(
+                f"refresh-token rotation needs an atomic set-if-absent, which this library implements "
+                f"for MemoryStore and RedisStore only, not {type(store).__name__}; use one of those "
+                "(a RedisStore also talks to Valkey servers) or pass rotate_refresh=False"
+            )
+
+    def _key(self, kind: str, name: str, value: str) -> str:
+        return f"{self.key_prefix}:{kind}:{name}:{value}"
+
+    # -- SessionStore ----------------------------------------------------------------------
+
+    async def is_revoked(
+        self, connection: Any, config: SessionConfig[Any], claims: Mapping[str, Any]
+    ) -> bool:
+        """Whether the token is revoked: by ``jti``, by subject, or (refresh) by family.
+
+        A rotated refresh token presented after the grace window, or by another client, is reuse:
+        its family is revoked, ``on_reuse`` fires, and a ``SessionError`` with
+        ``ERR_REFRESH_TOKEN_REUSED`` rejects it.
+        """
+        store = self.resolve(connection)
+        jti = str(claims.get("jti"))
+        keys = [self._key("revoked", config.name, jti)]
+        sub = claims.get("sub")
+        subject_at = family_at = rotated_at = -1
+        if isinstance(sub, str):
+            subject_at = len(keys)
+            keys.append(self._key("subject", config.name, sub))
+        rotating = config.name == self._rotation_name
+        family = _family(claims, jti if rotating else None)
+        if family is not None and self._rotation_name is not None:
+            family_at = len(keys)
+            keys.append(self._key("family", self._rotation_name, family))
+        if rotating:
+            rotated_at = len(keys)
+            keys.append(self._key("rotated", config.name, jti))
+        values = await _get_many(store, keys)
+        if values[0] is not None or (family_at >= 0 and values[family_at] is not None):
+            return True
+        if subject_at >= 0 and values[subject_at] is not None:
+            iat = claims.get("iat")
+            if not isinstance(iat, int | float) or iat <= int(values[subject_at] or 0):
+                return True
+        if rotated_at >= 0 and values[rotated_at] is not None:
+            rotation = msgspec.json.decode(values[rotated_at] or b"", type=_Rotation)
+            if not self._may_replay(rotation, connection, config.clock()):
+                error = await self._reused(connection, config, claims, store)
+                raise error
+        return False
+
+    async def revoke(self, connection: Any, config: SessionConfig[Any], claims: Mapping[str, Any]) -> None:
+        """Revoke one token until its natural expiry; a refresh token takes its family along."""
+        store = self.resolve(connection)
+        now = config.clock()
+        jti = str(claims.get("jti"))
+        ttl = remaining_lifetime(config, claims, now)
+        await store.set(self._key("revoked", config.name, jti), b"1", expires_in=ttl)
+        if config.name == self._rotation_name:
+            await self._revoke_family(store, config, _family(claims, jti) or jti)
+
+    async def revoke_subject(self, target: Any, config: SessionConfig[Any], sub: str) -> None:
+        """Revoke every token of ``config`` with subject ``sub`` issued up to now (``iat <= now``).
+
+        Tokens issued later in the same second are revoked too (``iat`` has whole seconds).
+        """
+        if not isinstance(sub, str) or not sub:
+            raise ValueError("sub must be a non-empty string")
+        store = self.resolve(target)
+        now = math.floor(config.clock())
+        await store.set(self._key("subject", config.name, sub), str(now), expires_in=_max_lifetime(config))
+
+    async def _revoke_family(self, store: Store, config: SessionConfig[Any], family: str) -> None:
+        # the newest member was issued at the latest now: it lives at most one max_age longer
+        await store.set(self._key("family", config.name, family), b"1", expires_in=_max_lifetime(config))
+
+    async def _reused(
+        self, connection: Any, config: SessionConfig[Any], claims: Mapping[str, Any], store: Store
+    ) -> SessionError:
+        """Reuse detected: revoke the family, fire ``on_reuse``; the error for ``on_error``."""
+        jti = str(claims.get("jti"))
+        family = _family(claims, jti) or jti
+        await self._revoke_family(store, config, family)
+        error = SessionError(
+            ErrorCode.REFRESH_TOKEN_REUSED,
+            f"session {config.name!r}: refresh token {jti!r} was already rotated; "
+            f"its family {family!r} is revoked",
+            claims=dict(claims),
+        )
+        iat, exp = claims.get("iat"), claims.get("exp")
+        snapshot = SessionSnapshot(
+            id=jti,
+            created_at=int(iat) * 1000 if isinstance(iat, int | float) else None,
+            expires_at=int(exp) * 1000 if isinstance(exp, int | float) else None,
+            data={key: value for key, value in claims.items() if key not in ("jti", "iat", "exp")},
+        )
+        await config.hooks.fire(
+            "on_reuse", HookEvent(connection=connection, config=config, session=snapshot, error=error)
+        )
+        return error
+
+    def _may_replay(self, rotation: _Rotation, connection: Any, now: float) -> bool:
+        return now - rotation.at <= self.rotation_grace and rotation.client == self._client(connection)
+
+    def _client(self, connection: Any) -> str:
+        return hashlib.sha256(self.client_key(connection).encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+    # -- rotation --------------------------------------------------------------------------
+
+    async def rotate(self, connection: Any, session: Session[Any]) -> bool:
+        """Rotate the valid refresh ``session`` of this request, or replay a concurrent rotation.
+
+        The first request to claim the rotation (set-if-absent in the store) issues the successor;
+        every other request presenting the same token within the grace window adopts that same
+        successor. Returns ``False`` (and clears the refresh session) when the token may not be
+        rotated: reuse by another client, a successor that was revoked meanwhile, or a failure to
+        seal the successor (``on_error`` fires).
+        """
+        config = session.config
+        store = self.resolve(connection)
+        jti = session.id
+        if jti is None:
+            return False
+        key = self._key("rotated", config.name, jti)
+        claims: dict[str, Any] = {**session.data, "jti": jti, "iat": session.created_at // 1000}
+        if session.expires_at is not None:
+            claims["exp"] = session.expires_at // 1000
+        for _ in range(3):  # a record that expires between our two reads only costs a retry
+            now = config.clock()
+            raw = await store.get(key)
+            if raw is None:
+                try:
+                    successor = _mint(config, {**session.data, FAMILY_CLAIM: _family(claims, jti)}, now)
+                except SessionError as failure:
+                    await config.hooks.fire(
+                        "on_error",
+                        HookEvent(connection=connection, config=config, session=session, error=failure),
+                    )
+                    return False
+                record = msgspec.json.encode(
+                    _Rotation(at=now, client=self._client(connection), token=successor)
+                )
+                lifetime = remaining_lifetime(config, claims, now)
+                ttl = None if lifetime is None else max(lifetime, math.ceil(self.rotation_grace) + 1)
+                if await set_if_absent(store, key, record, ttl):
+                    return await self._adopt(session, successor)
+                raw = await store.get(key)
+                if raw is None:
+                    continue
+            rotation = msgspec.json.decode(raw, type=_Rotation)
+            if not self._may_replay(rotation, connection, now):
+                error = await self._reused(connection, config, claims, store)
+                await config.hooks.fire(
+                    "on_error", HookEvent(connection=connection, config=config, session=session, error=error)
+                )
+                await session.clear()
+                return False
+            return await self._adopt(session, rotation.token)
+        return False
+
+    @staticmethod
+    async def _adopt(session: Session[Any], token: str) -> bool:
+        try:
+            await session.adopt(token)
+        except SessionError:
+            await session.clear()  # e.g. the successor was revoked by a logout in the meantime
+            return False
+        return True
+
+
+def _mint(config: SessionConfig[Any], data: Mapping[str, Any], now: float) -> str:
+    """A new token of ``config`` carrying ``data`` (as ``Session.update`` would issue it)."""
+    iat = math.floor(now)
+    jti = (config.generate_id() if config.generate_id else None) or str(uuid.uuid4())
+    claims: dict[str, Any] = {key: value for key, value in data.items() if key not in ("jti", "iat", "exp")}
+    claims.update(jti=jti, iat=iat)
+    if config.max_age_seconds is not None:
+        claims["exp"] = iat + config.max_age_seconds
+    try:
+        token = config.encode_token(claims)
+        if config.cookie_spec is not None:
+            config.cookie_spec.check_fits(token)
+    except SessionError:
+        raise
+    except Exception as exc:
+        raise SessionError(
+            ErrorCode.SESSION_SEAL_FAILED, f"session {config.name!r} could not be sealed: {exc}"
+        ) from exc
+    return token
+
+
+def _family(claims: Mapping[str, Any], default: str | None) -> str | None:
+    family = claims.get(FAMILY_CLAIM)
+    return family if isinstance(family, str) and family else default
+
+
+def _max_lifetime(config: SessionConfig[Any]) -> int | None:
+    return None if config.max_age_seconds is None else config.max_age_seconds + config.leeway + 1
+
+
+def _app_of(target: Any) -> Litestar:
+    app = target if hasattr(target, "stores") and hasattr(target, "plugins") else getattr(target, "app", None)
+    if app is None:
+        raise ImproperlyConfiguredException(
+            "a store given by name needs a Litestar app or connection to be looked up in app.stores"
+        )
+    return app  # type: ignore[no-any-return]
+
+
+# -- set-if-absent ----------------------------------------------------------------------------
+
+
+def _redis_client(store: Store) -> tuple[Any, Callable[[str], str]] | None:
+    """The raw ``redis.asyncio.Redis`` client of a Litestar ``RedisStore`` and its key function.
+
+    Litestar's stores have no compare-and-set and expose neither their client nor their key
+    namespacing publicly (``RedisStore._redis`` and ``RedisStore._make_key`` are private). This
+    is the one place relying on them; the keys stay inside the store's namespace.
+    """
+    if RedisStore is None or not isinstance(store, RedisStore):
+        return None
+    return store._redis, store._make_key
+
+
+def _supports_set_if_absent(store: Store) -> bool:
+    return isinstance(store, MemoryStore) or _redis_client(store) is not None
+
+
+# One lock per event loop serialises the get-then-set of MemoryStores (they live in one process;
+# an asyncio lock must not be shared between loops, e.g. those of successive test clients).
+_MEMORY_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock]
+_MEMORY_LOCKS = weakref.WeakKeyDictionary()
+
+
+async def set_if_absent(store: Store, key: str, value: bytes, expires_in: int | None) -> bool:
+    """Set ``key`` only if it holds no (unexpired) value, atomically; ``True`` if it was set.
+
+    ``RedisStore``: one ``SET key value NX EX ttl``, atomic across every instance sharing the
+    server. ``MemoryStore``: a get and a set under an ``asyncio.Lock`` (one process). Other stores
+    raise ``ImproperlyConfiguredException``.
+    """
+    redis = _redis_client(store)
+    if redis is not None:
+        client, make_key = redis
+        return bool(await client.set(make_key(key), value, nx=True, ex=expires_in))
+    if isinstance(store, MemoryStore):
+        loop = asyncio.get_running_loop()
+        lock = _MEMORY_LOCKS.get(loop)
+        if lock is None:
+            lock = _MEMORY_LOCKS[loop] = asyncio.Lock()
+        async with lock:
+            if await store.get(key) is not None:
+                return False
+            await store.set(key, value, expires_in=expires_in)
+            return True
+    raise ImproperlyConfiguredException(f"no atomic set-if-absent for {type(store).__name__}")
+
+
+async def _get_many(store: Store, keys: list[str]) -> list[bytes | None]:
+    redis = _redis_client(store) if len(keys) > 1 else None
+    if redis is not None:
+        client, make_key = redis
+        return list(await client.mget([make_key(key) for key in keys]))
+    return [await store.get(key) for key in keys]
+
+
+# -- log out everywhere -----------------------------------------------------------------------
+
+
+async def revoke_subject(
+    connection_or_app: Any, sub: str, config: SessionConfig[Any] | str | None = None
+) -> None:
+    """Log a subject out everywhere: revoke every session of ``sub`` issued up to now.
+
+    ``connection_or_app`` is a Litestar app, request or WebSocket whose app has a
+    ``JWTSessionPlugin(store=...)``; ``config`` (a config or a session name) limits it to one
+    session, by default every session of the plugin. Tokens issued in the same second as the
+    revocation are revoked too (``iat`` has whole seconds), so a fresh login right after it
+    should wait for the next second.
+
+    .. code-block:: python
+
+        @post("/logout-everywhere", guards=[requires_session()])
+        async def logout_everywhere(request: Request, access: NamedDependency[Session[Any]]) -> None:
+            await revoke_subject(request, access.data["sub"])
+    """
+    from litestar_jwtsession.integration.plugin import JWTSessionPlugin
+
+    plugin = _app_of(connection_or_app).plugins.get(JWTSessionPlugin)
+    await plugin.revoke_subject(connection_or_app, sub, config)

@@ -1,0 +1,89 @@
+"""CSRF protection for cookie-carried sessions: a double-submit token derived from the session.
+
+Threat model
+------------
+A cross-site request forgery makes a victim's browser send a state-changing request (a form
+``POST``, a ``fetch`` with ``credentials: "include"``) to the application; the browser attaches the
+session cookies on its own. ``SameSite=Lax`` (the default cookie attribute) already stops the
+cookies on cross-*site* ``POST``/``PUT``/``PATCH``/``DELETE``, but not:
+
+- requests from another origin of the same *site* (a sibling subdomain such as
+  ``evil.example.com`` against ``app.example.com``, or a hijacked subdomain);
+- configs that set ``samesite="none"`` (embedded or cross-site apps) or ``samesite=None``;
+- browsers that do not implement ``SameSite``.
+
+With ``csrf=True`` on a session config, an *unsafe* request (any HTTP method but ``GET``,
+``HEAD``, ``OPTIONS`` and ``TRACE``) whose session token came from a **cookie** must also carry
+the header ``csrf_header`` (default ``x-csrf-token``) with the session's CSRF token:
+``base64url(HMAC-SHA256(csrf_secret, jti))``. The token is written, whenever the session cookie
+is, to a companion cookie ``<name>-csrf`` that JavaScript can read (same Path, Domain, Secure,
+SameSite and Expires as the session cookie, never ``HttpOnly``), and is expired with it. A page
+of another origin can neither read that cookie nor set a custom header on a simple cross-site
+request (a custom header forces a CORS preflight), so it cannot forge the pair. Because the
+token is bound to the ``jti`` by a server-side secret, a cookie planted by a sibling subdomain
+(cookie tossing) does not help either, unless it comes with a genuine session.
+
+A failed check (missing or wrong header) makes the session read as anonymous for that request
+and fires ``on_error`` with ``ERR_CSRF_TOKEN_INVALID``; guards then answer 401. The refresh
+fallback does not run for it. A session that arrived in the session *header* is exempt: a
+cross-site page cannot set that header either, and API clients that use it need no CSRF token.
+
+Not covered, on purpose: safe methods (never change state on ``GET``); WebSocket handshakes
+(they are read-only here, but check ``Origin`` yourself against cross-site WebSocket hijacking);
+login CSRF (a handler that *creates* a session needs no prior token); an attacker who can run
+script on your origin (XSS reads the CSRF cookie, and ``HttpOnly`` would not stop it from
+sending requests anyway).
+
+The secret defaults to an HMAC of the config's key material under a fixed label, so every
+instance configured with the same key derives the same secret and tokens stay wire-compatible
+with unjwt (no claim is added). With a ``KeyPair`` the private key is the material, so a
+verify-only instance (public key only) derives a different secret: pass the same ``csrf_secret``
+to every instance in that case.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from typing import Any
+
+__all__ = ("SAFE_METHODS", "csrf_token", "derive_csrf_secret", "tokens_match")
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+"""Methods that never need a CSRF token (RFC 9110 safe methods)."""
+
+_LABEL = b"litestar-jwtsession csrf v1"
+
+
+def _key_material(key: Any) -> bytes:
+    from litestar_jwtsession.jose.keys import KeyPair
+
+    if isinstance(key, str):  # a JWE password
+        return key.encode("utf-8")
+    if isinstance(key, KeyPair):
+        source: Any = key.private_key if key.private_key is not None else key.public_members()
+    else:
+        source = key
+    if isinstance(source, dict | list):
+        return json.dumps(source, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    raise TypeError(f"cannot derive a CSRF secret from a key of type {type(key).__name__}")
+
+
+def derive_csrf_secret(key: Any, name: str) -> bytes:
+    """A deterministic per-session-name secret derived from the session key (HMAC-SHA256)."""
+    return hmac.new(_key_material(key), _LABEL + b"\x00" + name.encode("utf-8"), hashlib.sha256).digest()
+
+
+def csrf_token(secret: bytes, jti: str) -> str:
+    """The CSRF token of the session whose ``jti`` is given: base64url(HMAC-SHA256(secret, jti))."""
+    digest = hmac.new(secret, jti.encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def tokens_match(expected: str, presented: str | None) -> bool:
+    """Constant-time comparison of the expected token with the one the request presented."""
+    if not presented:
+        return False
+    return hmac.compare_digest(expected.encode("ascii"), presented.strip().encode("latin-1"))
