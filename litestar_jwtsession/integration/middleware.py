@@ -51,9 +51,19 @@ class JWTSessionMiddleware:
             return
         state = cast("dict[str, Any]", scope)
         state[SCOPE_KEY] = self._install
-        if kind != ScopeType.HTTP:
-            await self.app(scope, receive, send)
-            return
+        try:
+            if kind == ScopeType.HTTP:
+                await self.app(scope, receive, self._send_with_cookies(state, send))
+            else:  # WebSockets read sessions but never write cookies
+                await self.app(scope, receive, send)
+        finally:
+            registry = state.pop(SCOPE_KEY, None)
+            if type(registry) is RequestSessions:
+                # the registry, its sessions and the connection refer to each other: unlink them
+                # now so plain reference counting frees the request, not the cyclic collector
+                registry.release()
+
+    def _send_with_cookies(self, state: dict[str, Any], send: Send) -> Send:
         started = self._started
 
         async def send_with_cookies(message: Message) -> None:
@@ -71,4 +81,4 @@ class JWTSessionMiddleware:
                     state[SCOPE_KEY] = started
             await send(message)
 
-        await self.app(scope, receive, send_with_cookies)
+        return send_with_cookies

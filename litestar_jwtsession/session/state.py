@@ -116,6 +116,11 @@ class RequestSessions:
             session = self.sessions[config.name] = Session(config, self)
         return session
 
+    def release(self) -> None:
+        """Forget the connection and the sessions once the request is over (breaks the cycles)."""
+        self.connection = None
+        self.sessions = {}
+
     def set_cookie_headers(self) -> list[str]:
         """Set-Cookie values for every session whose cookie changed in this request."""
         headers: list[str] = []

@@ -213,3 +213,34 @@ def test_replace_with_a_new_name_derives_a_new_dependency_key() -> None:
     JWTSessionPlugin(sessions=[original, renamed])  # no clash
     explicit = JWSSessionConfig(key=HS256, name="x", dependency_key="mine")
     assert dataclasses.replace(explicit, name="y").injection_key == "mine"
+
+
+def test_request_state_is_freed_without_the_cyclic_collector() -> None:
+    """Per-request objects must not wait for ``gc``: cycles there cost every request."""
+    import gc
+
+    from litestar_jwtsession.session.state import RequestSessions
+
+    config = JWSSessionConfig(key=HS256, name="s")
+
+    @get("/")
+    async def handler(s: NamedDependency[Session[Any]]) -> str:
+        await s.update({"n": 1})
+        return "ok"
+
+    def live_registries() -> int:
+        return sum(type(item) is RequestSessions for item in gc.get_objects())
+
+    app = Litestar([handler], plugins=[JWTSessionPlugin(sessions=[config])])
+    with TestClient(app, base_url="https://testserver.local") as client:
+        client.get("/")
+        gc.collect()
+        gc.disable()
+        try:
+            before = live_registries()
+            for _ in range(20):
+                assert client.get("/").status_code == 200
+            after = live_registries()
+        finally:
+            gc.enable()
+    assert after <= before + 1  # at most the last one, still referenced by the client
