@@ -11,7 +11,6 @@ import copy
 from collections.abc import Mapping  # noqa: TC003
 from typing import TYPE_CHECKING, Any, cast
 
-from litestar.enums import ScopeType
 from litestar.exceptions import (
     ImproperlyConfiguredException,
     NotAuthorizedException,
@@ -97,11 +96,11 @@ class SessionGuard:
     ) -> None:
         if route_handler.opt.get(SKIP_GUARD_OPT_KEY):
             return
-        if connection.scope["type"] == ScopeType.HTTP and connection.scope["method"] == "OPTIONS":
-            return  # CORS preflights carry no credentials
+        if connection.scope.get("method") == "OPTIONS":
+            return  # CORS preflights carry no credentials (WebSocket scopes have no method)
         registry = request_sessions(connection)
         session = await registry.session(self._config(registry)).load()
-        if not session.is_valid:
+        if session.id is None or session.token is None:  # not ``is_valid``: this runs per request
             raise NotAuthorizedException(
                 detail="A valid session is required", headers={"WWW-Authenticate": "Bearer"}
             )

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 __all__ = ("JWTSessionMiddleware",)
 
+_SESSION_SCOPES = frozenset({ScopeType.HTTP.value, ScopeType.WEBSOCKET.value})
+
 
 class JWTSessionMiddleware:
     """Installs the per-request session registry and writes session cookies.
@@ -44,7 +46,7 @@ class JWTSessionMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
-        if kind not in (ScopeType.HTTP, ScopeType.WEBSOCKET) or (
+        if kind not in _SESSION_SCOPES or (
             self.exclude_opt_key and scope["route_handler"].opt.get(self.exclude_opt_key)
         ):
             await self.app(scope, receive, send)

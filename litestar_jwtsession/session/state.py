@@ -350,14 +350,18 @@ class Session(Generic[ClaimsT]):
         exp = claims.get("exp")
         max_age = self.config.max_age_seconds
         self.id = claims["jti"]
-        self.created_at = _floor_ms(iat)
+        # NumericDates are validated numbers; whole seconds (the usual case) need no flooring
+        self.created_at = iat * 1000 if type(iat) is int else _floor_ms(iat)
         if exp is not None:
-            self.expires_at = _floor_ms(exp)
+            self.expires_at = exp * 1000 if type(exp) is int else _floor_ms(exp)
         elif max_age is not None:
             self.expires_at = _floor_ms(iat + max_age)
         else:
             self.expires_at = None
-        self.data = {key: value for key, value in claims.items() if key not in RESERVED_CLAIMS}
+        data = dict(claims)
+        for name in RESERVED_CLAIMS:
+            data.pop(name, None)
+        self.data = data
         self.token = token
         self._claims = typed
 
