@@ -89,9 +89,9 @@ def in_one_hour() -> Any:
     return datetime.now(tz=UTC) + timedelta(hours=1)
 
 
-def _ours(alg: str) -> Probe:
+def _ours(alg: str, *, cache: bool = True) -> Probe:
     key = generate_jwk(alg)
-    access = JWSSessionConfig(key=key, name="access")
+    access = JWSSessionConfig(key=key, name="access", token_cache_size=4096 if cache else 0)
     route = get("/guarded", guards=[requires_scopes("read")])(_handler)
 
     @get("/plain")
@@ -191,6 +191,8 @@ def build_scenarios() -> list[Scenario]:
         scenarios.append(Scenario(f"Litestar JWTCookieAuth {alg}", probe, "baseline"))
     for alg in ("HS256", "RS256", "ES256", "EdDSA"):
         scenarios.append(Scenario(f"requires_scopes {alg}", _ours(alg), "ours"))
+    for alg in ("HS256", "ES256"):  # every request pays joserfc: what a first-seen token costs
+        scenarios.append(Scenario(f"requires_scopes {alg}, token cache off", _ours(alg, cache=False), "ours"))
     scenarios.append(Scenario("route not touching a session", _untouched(), "ours"))
     scenarios.append(Scenario("refresh path (HS256 + A256KW)", _refresh_path(), "ours"))
     scenarios.append(Scenario("seed POST /login, both cookies", _seed_login(), "ours"))
