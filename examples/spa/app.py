@@ -174,7 +174,8 @@ def create_app(
             logout,
             create_static_files_router(path="/static", directories=[STATIC_DIR]),
         ],
-        plugins=[JWTSessionPlugin(access=access_config, refresh=refresh_config)],
+        # csrf=True: unsafe requests that carry cookie sessions must echo the "-csrf" cookie
+        plugins=[JWTSessionPlugin(access=access_config, refresh=refresh_config, csrf=True)],
         debug=debug,
     )
 

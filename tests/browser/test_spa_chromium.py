@@ -198,8 +198,8 @@ def test_spa_login_refresh_fallback_logout(server_url: str) -> None:
             assert first["sessionId"] == claims["jti"]
             # the page itself can read the access cookie (not HttpOnly), but never the refresh cookie
             document_cookie = page.evaluate("document.cookie")
-            assert ACCESS_SESSION in document_cookie
-            assert REFRESH_SESSION not in document_cookie
+            assert f"{ACCESS_SESSION}=" in document_cookie
+            assert f"{REFRESH_SESSION}=" not in document_cookie  # only its "-csrf" companion shows
             expect(page.locator("#access-claims")).to_contain_text(claims["jti"])
             page.screenshot(path=str(ARTIFACTS / "spa-1-logged-in.png"), full_page=True)
 

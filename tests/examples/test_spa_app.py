@@ -104,7 +104,9 @@ def test_login_sets_both_cookies(client: TestClient[Any], clock: FakeClock) -> N
     assert body["expiresAt"] == (now + ACCESS_MAX_AGE) * 1000
 
     cookies = set_cookies(response)
-    assert set(cookies) == {ACCESS, REFRESH}
+    # csrf=True: each session cookie comes with a script-readable "-csrf" companion
+    assert set(cookies) == {ACCESS, REFRESH, f"{ACCESS}-csrf", f"{REFRESH}-csrf"}
+    assert "httponly" not in {name.lower() for name in cookies[f"{REFRESH}-csrf"]}
     access, refresh = cookies[ACCESS], cookies[REFRESH]
     token = str(access["value"])
     assert segment(token, 0)["alg"] == "ES256"
@@ -181,7 +183,7 @@ def test_me_refreshes_when_the_browser_dropped_the_access_cookie(
     assert body["sessionId"] != first["sessionId"]
     assert body["expiresAt"] == (int(clock.now) + ACCESS_MAX_AGE) * 1000
     cookies = set_cookies(response)
-    assert set(cookies) == {ACCESS}  # the refresh session is left alone
+    assert set(cookies) == {ACCESS, f"{ACCESS}-csrf"}  # the refresh session is left alone
     assert segment(str(cookies[ACCESS]["value"]), 1)["jti"] == body["sessionId"]
 
     again = client.get("/api/me")
@@ -214,11 +216,14 @@ def test_me_fails_once_the_refresh_session_expired(client: TestClient[Any], cloc
 
 def test_logout_clears_both_sessions(client: TestClient[Any]) -> None:
     login(client)
-    response = client.post("/api/logout")
+    # as the page does: echo the readable CSRF cookie on an unsafe request
+    token = client.cookies.get(f"{ACCESS}-csrf")
+    assert token
+    response = client.post("/api/logout", headers={"x-csrf-token": token})
     assert response.status_code == 200
     assert response.json() == {"ok": True}
     cookies = set_cookies(response)
-    assert set(cookies) == {ACCESS, REFRESH}
+    assert set(cookies) == {ACCESS, REFRESH, f"{ACCESS}-csrf", f"{REFRESH}-csrf"}
     assert is_cleared(cookies[ACCESS])
     assert is_cleared(cookies[REFRESH])
     assert client.get("/api/me").status_code == 401

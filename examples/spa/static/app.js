@@ -3,6 +3,7 @@
 "use strict";
 
 const ACCESS_COOKIE = "spa_access";
+const REFRESH_COOKIE = "spa_refresh"; // HttpOnly itself; only its "-csrf" companion is readable
 const AUTO_REFRESH_DELAY_MS = 300; // after expiresAt, so the browser has dropped the cookie
 
 const $ = (id) => document.getElementById(id);
@@ -18,6 +19,13 @@ function log(message) {
 
 async function api(method, path, body) {
   const init = { method, credentials: "same-origin", headers: { accept: "application/json" } };
+  if (method !== "GET") {
+    // CSRF protection (csrf=True on the server): echo the session's readable "-csrf" cookie in a
+    // header that another site's page could neither read nor send. The refresh one stands in once
+    // the access cookie has expired.
+    const csrf = readCookie(`${ACCESS_COOKIE}-csrf`) || readCookie(`${REFRESH_COOKIE}-csrf`);
+    if (csrf) init.headers["x-csrf-token"] = csrf;
+  }
   if (body !== undefined) {
     init.headers["content-type"] = "application/json";
     init.body = JSON.stringify(body);
