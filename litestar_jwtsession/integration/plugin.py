@@ -292,6 +292,8 @@ def _configure_csrf(
             config.csrf = csrf and config.cookie_spec is not None
     if access is not None and refresh is not None and access.csrf and refresh.cookie_spec is not None:
         refresh.csrf = True
+    for config in configs:
+        config.check_csrf_secret()
     names = [config.name for config in configs]
     names += [config.csrf_cookie_name for config in configs if config.csrf]
     _check_unique("cookie name", names)

@@ -189,9 +189,17 @@ class SessionConfig(Generic[ClaimsT]):
                 raise ImproperlyConfiguredException(f"{self.name}: csrf_secret must be at least 16 bytes")
             self.csrf_key = self.csrf_secret
         else:
-            self.csrf_key = derive_csrf_secret(self.key, self.name)
+            self.csrf_key = derive_csrf_secret(self.key, self.name) or b""
         if self.csrf and self.cookie_spec is None:
             self.csrf = False  # nothing to protect: header-borne sessions are exempt
+        self.check_csrf_secret()
+
+    def check_csrf_secret(self) -> None:
+        """Refuse CSRF protection without a secret (a public-only key pair and no ``csrf_secret``)."""
+        if self.csrf and not self.csrf_key:
+            raise ImproperlyConfiguredException(
+                f"{self.name}: csrf=True needs csrf_secret: a public-only KeyPair holds nothing secret"
+            )
 
     def _claim_rules(self) -> ClaimRules:
         return ClaimRules(

@@ -36,9 +36,9 @@ sending requests anyway).
 
 The secret defaults to an HMAC of the config's key material under a fixed label, so every
 instance configured with the same key derives the same secret and tokens stay wire-compatible
-with unjwt (no claim is added). With a ``KeyPair`` the private key is the material, so a
-verify-only instance (public key only) derives a different secret: pass the same ``csrf_secret``
-to every instance in that case.
+with unjwt (no claim is added). With a ``KeyPair`` the private key is the material; a verify-only
+instance (public key only) has no secret to derive from and must be given ``csrf_secret`` (the
+same on every instance) before CSRF protection can be turned on.
 """
 
 from __future__ import annotations
@@ -57,13 +57,15 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 _LABEL = b"litestar-jwtsession csrf v1"
 
 
-def _key_material(key: Any) -> bytes:
+def _key_material(key: Any) -> bytes | None:
     from litestar_jwtsession.jose.keys import KeyPair
 
     if isinstance(key, str):  # a JWE password
         return key.encode("utf-8")
     if isinstance(key, KeyPair):
-        source: Any = key.private_key if key.private_key is not None else key.public_members()
+        if key.private_key is None:
+            return None  # public keys are no secret: a CSRF secret cannot come from them
+        source: Any = key.private_key
     else:
         source = key
     if isinstance(source, dict | list):
@@ -71,9 +73,13 @@ def _key_material(key: Any) -> bytes:
     raise TypeError(f"cannot derive a CSRF secret from a key of type {type(key).__name__}")
 
 
-def derive_csrf_secret(key: Any, name: str) -> bytes:
-    """A deterministic per-session-name secret derived from the session key (HMAC-SHA256)."""
-    return hmac.new(_key_material(key), _LABEL + b"\x00" + name.encode("utf-8"), hashlib.sha256).digest()
+def derive_csrf_secret(key: Any, name: str) -> bytes | None:
+    """A deterministic per-session-name secret derived from the session key (HMAC-SHA256), or
+    ``None`` when the key holds nothing secret (a public-only ``KeyPair``): pass ``csrf_secret``."""
+    material = _key_material(key)
+    if material is None:
+        return None
+    return hmac.new(material, _LABEL + b"\x00" + name.encode("utf-8"), hashlib.sha256).digest()
 
 
 def csrf_token(secret: bytes, jti: str) -> str:

@@ -347,3 +347,20 @@ def test_token_from_a_foreign_valid_session_is_refused() -> None:
 
 def test_samesite_default_stays_lax() -> None:
     assert CookieOptions().samesite == "lax"
+
+
+def test_csrf_needs_a_secret_when_the_key_pair_is_public_only() -> None:
+    from litestar.exceptions import ImproperlyConfiguredException
+
+    from litestar_jwtsession import JWSSessionConfig, JWTSessionPlugin, KeyPair, generate_jwk
+
+    pair = generate_jwk("ES256")
+    assert isinstance(pair, KeyPair)
+    verify_only = KeyPair(public_key=pair.public_key)
+    with pytest.raises(ImproperlyConfiguredException, match="csrf_secret"):
+        JWSSessionConfig(key=verify_only, name="verify-only", csrf=True)
+    config = JWSSessionConfig(key=verify_only, name="verify-only")  # fine while CSRF is off
+    with pytest.raises(ImproperlyConfiguredException, match="csrf_secret"):
+        JWTSessionPlugin(access=config, csrf=True)
+    with_secret = JWSSessionConfig(key=verify_only, name="verify-only", csrf=True, csrf_secret=b"s" * 32)
+    assert with_secret.csrf_key == b"s" * 32
