@@ -355,6 +355,15 @@ class _Codec:
         ``key`` (from a key-lookup hook) replaces the configured key(s) for this call; its
         allow-list is inferred from it (and the pinned ``alg``/``enc``).
         """
+        # Tokens opened with a key-lookup result are never cached: the hook may answer differently.
+        cached = self.cache.get(token) if key is None and type(token) is str else None
+        if cached is not None:  # checked first and inline: this is the per-request path
+            payload, valid_from, valid_before, valid_until = cached
+            claims: dict[str, Any] = msgspec.json.decode(payload)
+            rounded = math.floor(now + 0.5)  # as in validate_claims
+            if valid_from <= rounded < valid_before and rounded <= valid_until:
+                return claims
+            return validate_claims(claims, self._rules, now)  # raises the precise time error
         try:
             return self._decode(token, now, key)
         except SessionError:
@@ -363,15 +372,6 @@ class _Codec:
             raise self._codes.map(exc) from exc
 
     def _decode(self, token: str, now: float, key: Any) -> dict[str, Any]:
-        # Tokens opened with a key-lookup result are never cached: the hook may answer differently.
-        cached = self.cache.get(token) if key is None else None
-        if cached is not None:
-            payload, valid_from, valid_before, valid_until = cached
-            claims: dict[str, Any] = msgspec.json.decode(payload)
-            rounded = math.floor(now + 0.5)  # as in validate_claims
-            if valid_from <= rounded < valid_before and rounded <= valid_until:
-                return claims
-            return validate_claims(claims, self._rules, now)  # raises the precise time error
         header = self.header(token)
         if header.get("typ") != self._rules.typ:
             raise SessionError(ErrorCode.JWT_TYP_INVALID, 'unexpected "typ" JWT header value')

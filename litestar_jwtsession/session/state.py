@@ -238,16 +238,17 @@ class Session(Generic[ClaimsT]):
 
     async def _read_incoming(self) -> None:
         token, from_cookie = self._find_token()
+        config = self.config
         if token is not None:
             self.token = token
             self._token_from_cookie = from_cookie
             try:
-                if self.config.hooks.has("on_key_lookup"):
+                if config.hooks.has("on_key_lookup"):
                     claims = await self._decode(token)
                 else:  # the common case, without a coroutine
-                    claims = self.config.codec.decode(token, now=self.config.clock())
-                typed = self._convert(claims)
-                if from_cookie and self.config.csrf:
+                    claims = config.codec.decode(token, now=config.clock())
+                typed = claims if config.claims is None else self._convert(claims)
+                if from_cookie and config.csrf:
                     self._check_csrf(claims.get("jti"))
                 store = self._store()
                 if store is not None:
