@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping  # noqa: TC003
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from litestar.exceptions import (
     ImproperlyConfiguredException,
@@ -104,18 +104,22 @@ class SessionGuard:
             raise NotAuthorizedException(
                 detail="A valid session is required", headers={"WWW-Authenticate": "Bearer"}
             )
-        if self.scopes:
-            # membership tests on the claim itself: cheaper than building a set per request
+        scopes = self.scopes
+        if scopes:
             granted = _scope_claim(session.claims)
-            check = any if self.any_of else all
-            if not check(scope in granted for scope in self.scopes):
+            try:
+                refused = scopes.isdisjoint(granted) if self.any_of else not scopes.issubset(granted)
+            except TypeError:  # unhashable members (e.g. a nested list): keep the strings only
+                granted = session_scopes(session.claims)
+                refused = scopes.isdisjoint(granted) if self.any_of else not scopes.issubset(granted)
+            if refused:
                 wanted = " ".join(sorted(self.scopes))
                 raise PermissionDeniedException(
                     detail="Insufficient scope",
                     headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{wanted}"'},
                 )
         retrieve_user = getattr(registry.setup, "retrieve_user_handler", None)
-        scope = cast("dict[str, Any]", connection.scope)
+        scope = connection.scope
         # expose the admitted session the Litestar way: ``request.auth`` and ``request.user``
         scope["auth"] = claims = session.claims
         scope["user"] = (
