@@ -1,5 +1,5 @@
 """The SPA example (examples/spa) in a real, headless Chromium: Debian's /usr/bin/chromium driven by
-Playwright's sync API (never ``playwright install``; see /work/shared/spec/browser-testing.md).
+Playwright's sync API (never ``playwright install``: it downloads a browser; the system one is used).
 
 The server runs under uvicorn on 127.0.0.1 and the page is opened as ``http://localhost:<port>/``:
 Chromium treats localhost as a secure context, so the library's ``Secure`` cookies are kept and
