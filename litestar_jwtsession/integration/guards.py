@@ -52,10 +52,10 @@ def session_scopes(claims: Any) -> frozenset[str]:
     return frozenset(item for item in _scope_claim(claims) if isinstance(item, str))
 
 
-def _resolve_config(registry: RequestSessions, session: SessionRef) -> SessionConfig[Any]:
+def resolve_session_config(setup: Any, session: SessionRef) -> SessionConfig[Any]:
+    """The config a guard's ``session`` names, among those ``setup`` (the plugin) registered."""
     if isinstance(session, SessionConfig):
         return session
-    setup = registry.setup
     if session is None:
         config = getattr(setup, "access", None)
         if config is None:
@@ -88,7 +88,7 @@ class SessionGuard:
         # resolved once per plugin instance: a guard object may serve several apps
         resolved = self._resolved
         if resolved is None or resolved[0] is not registry.setup:
-            resolved = self._resolved = (registry.setup, _resolve_config(registry, self.session))
+            resolved = self._resolved = (registry.setup, resolve_session_config(registry.setup, self.session))
         return resolved[1]
 
     async def __call__(

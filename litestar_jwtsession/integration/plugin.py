@@ -19,7 +19,12 @@ from litestar.middleware import DefineMiddleware
 from litestar.openapi.spec import Components, Reference, SecurityRequirement, SecurityScheme
 from litestar.plugins import InitPlugin, ReceiveRoutePlugin
 
-from litestar_jwtsession.integration.guards import SKIP_GUARD_OPT_KEY, SessionGuard, reissue_from_refresh
+from litestar_jwtsession.integration.guards import (
+    SKIP_GUARD_OPT_KEY,
+    SessionGuard,
+    reissue_from_refresh,
+    resolve_session_config,
+)
 from litestar_jwtsession.integration.middleware import JWTSessionMiddleware
 from litestar_jwtsession.integration.stores import LitestarSessionStore
 from litestar_jwtsession.session.api import request_sessions
@@ -249,9 +254,10 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
         """
         per_session: dict[str, tuple[SessionConfig[Any], set[str], list[frozenset[str]]]] = {}
         for guard in guards:
-            config = self._config_of(guard)
-            if config is None:
-                continue
+            try:
+                config = resolve_session_config(self, guard.session)
+            except ImproperlyConfiguredException:
+                continue  # refused with a clear error when the route is called
             _, required, alternatives = per_session.setdefault(config.name, (config, set(), []))
             if guard.any_of:
                 alternatives.append(guard.scopes)
@@ -267,11 +273,6 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
                 [(name, sorted(scopes)) for name in transports for scopes in scope_sets]
             )
         return [dict(combination) for combination in product(*choices_per_session)] if per_session else []
-
-    def _config_of(self, guard: SessionGuard) -> SessionConfig[Any] | None:
-        if isinstance(guard.session, SessionConfig):
-            return guard.session
-        return self.access if guard.session is None else self.by_name.get(guard.session)
 
 
 def _provider(config: SessionConfig[Any]) -> Any:
