@@ -113,12 +113,8 @@ async def _encode(
     connection: ASGIConnection[Any, Any, Any, Any], config: SessionConfig[Any], kind: type[Any]
 ) -> str:
     session = await _use(connection, config, kind)
-    iat = session.created_at // 1000
     # unlike unjwt, never mint a token without ``jti``: its own reader would reject it
-    claims: dict[str, Any] = {**session.data, "jti": session.id or str(uuid.uuid4()), "iat": iat}
-    if session.expires_at is not None:
-        claims["exp"] = session.expires_at // 1000
-    return config.encode_token(claims)
+    return config.encode_token(session.state_claims(session.id or str(uuid.uuid4())))
 
 
 async def _decode(

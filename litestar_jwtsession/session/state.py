@@ -243,18 +243,9 @@ class Session(Generic[ClaimsT]):
             self.token = token
             self._token_from_cookie = from_cookie
             try:
-                if config.hooks.has("on_key_lookup"):
-                    claims = await self._decode(token)
-                else:  # the common case, without a coroutine
-                    claims = config.codec.decode(token, now=config.clock())
-                typed = claims if config.claims is None else self._convert(claims)
-                if from_cookie and config.csrf:
-                    self._check_csrf(claims.get("jti"))
-                store = self._store()
-                if store is not None:
-                    await self._check_revoked(store, claims)
+                claims, typed = await self._verify(token, from_cookie=from_cookie)
             except SessionError as error:
-                if from_cookie and self.config.csrf and error.code is ErrorCode.JWT_EXPIRED:
+                if from_cookie and config.csrf and error.code is ErrorCode.JWT_EXPIRED:
                     # an expired cookie on a forged request must not reach on_expire (which may re-issue)
                     error = self._csrf_error(error.claims.get("jti")) or error
                 if await self._reject(token, error):
@@ -262,12 +253,25 @@ class Session(Generic[ClaimsT]):
             else:
                 self._incoming = claims
                 self._apply(claims, typed, token)
-                if self.config.hooks.has("on_read"):
-                    await self._while_reading(self.config.hooks.fire("on_read", self._event(session=self)))
+                if config.hooks.has("on_read"):
+                    await self._while_reading(config.hooks.fire("on_read", self._event(session=self)))
                 return
-        hooks = self.config.hooks
+        hooks = config.hooks
         if not self.is_valid and hooks.has("on_missing") and self._can_write():
             await self._while_reading(hooks.fire("on_missing", self._event(session=self)))
+
+    async def _verify(self, token: str, *, from_cookie: bool) -> tuple[dict[str, Any], Any]:
+        """Every check an incoming token passes: signature or decryption and claims, typed claims,
+        CSRF (cookie-borne tokens) and revocation. Returns ``(claims, typed claims)``."""
+        config = self.config
+        claims = await self._decode(token)
+        typed = claims if config.claims is None else self._convert(claims)
+        if from_cookie and config.csrf:
+            self._check_csrf(claims.get("jti"))
+        store = self._store()
+        if store is not None:
+            await self._check_revoked(store, claims)
+        return claims, typed
 
     def _csrf_error(self, jti: Any) -> SessionError | None:
         """The CSRF refusal for a cookie-borne token with ``jti`` in this request, if any."""
@@ -459,10 +463,7 @@ class Session(Generic[ClaimsT]):
     async def _revoke(self, store: SessionStore) -> None:
         revoked: list[dict[str, Any]] = []
         if self.id is not None:
-            current: dict[str, Any] = {**self.data, "jti": self.id, "iat": self.created_at // 1000}
-            if self.expires_at is not None:
-                current["exp"] = self.expires_at // 1000
-            revoked.append(current)
+            revoked.append(self.state_claims(self.id))
         incoming = self._incoming
         if incoming is not None and incoming.get("jti") != self.id:
             revoked.append(incoming)
@@ -481,11 +482,7 @@ class Session(Generic[ClaimsT]):
         self._check_writable("adopt")
         await self.load()
         before = self.snapshot()
-        claims = await self._decode(token)
-        typed = self._convert(claims)
-        store = self._store()
-        if store is not None:
-            await self._check_revoked(store, claims)
+        claims, typed = await self._verify(token, from_cookie=False)  # from the store, not a cookie
         self._apply(claims, typed, token)
         if self.config.cookie_spec is not None:
             self._cookie_action = "set"
@@ -545,6 +542,13 @@ class Session(Generic[ClaimsT]):
                 spec.render_companion(csrf_name, csrf_token(self.config.csrf_key, self.id), expires)
             )
         return headers
+
+    def state_claims(self, jti: str) -> dict[str, Any]:
+        """The claims of the current state under ``jti``: ``data`` plus ``jti``, ``iat`` (and ``exp``)."""
+        claims: dict[str, Any] = {**self.data, "jti": jti, "iat": self.created_at // 1000}
+        if self.expires_at is not None:
+            claims["exp"] = self.expires_at // 1000
+        return claims
 
     def snapshot(self) -> SessionSnapshot:
         """A deep copy of the current state."""
