@@ -1,6 +1,7 @@
 """``JWTSessionPlugin``: wires the session configs into a Litestar application.
 
-It only connects parts: the middleware that owns per-request state, one dependency per session,
+It only connects parts: the ``before_send`` hook that writes the session cookies, one dependency
+per session,
 the signature namespace, the JSON encoder for :class:`Session`, and the OpenAPI security schemes
 and per-route requirements of the session guards.
 """
@@ -15,7 +16,6 @@ from litestar.connection import Request  # noqa: TC002  # resolved at runtime by
 from litestar.di import Provide
 from litestar.exceptions import ImproperlyConfiguredException
 from litestar.handlers import HTTPRouteHandler
-from litestar.middleware import DefineMiddleware
 from litestar.openapi.spec import Components, Reference, SecurityRequirement, SecurityScheme
 from litestar.plugins import InitPlugin, ReceiveRoutePlugin
 
@@ -25,12 +25,12 @@ from litestar_jwtsession.integration.guards import (
     reissue_from_refresh,
     resolve_session_config,
 )
-from litestar_jwtsession.integration.middleware import JWTSessionMiddleware
+from litestar_jwtsession.integration.send_hook import SessionSendHook
 from litestar_jwtsession.integration.stores import LitestarSessionStore
-from litestar_jwtsession.session.api import request_sessions
+from litestar_jwtsession.session.api import SCOPE_KEY, request_sessions
 from litestar_jwtsession.session.claims import SessionClaims
 from litestar_jwtsession.session.config import JWESessionConfig, JWSSessionConfig, SessionConfig
-from litestar_jwtsession.session.state import Session, SessionSnapshot
+from litestar_jwtsession.session.state import Session, SessionInstall, SessionSnapshot
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
@@ -65,7 +65,8 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
         retrieve_user_handler: ``async (claims, connection) -> user | None``; when a session guard
             admits a request, ``request.auth`` holds the claims and ``request.user`` this user
             (``None`` means 401). Without it ``request.user`` is the claims as well.
-        exclude_opt_key: a route ``opt`` key that skips the session middleware for that route.
+        exclude_opt_key: a route ``opt`` key that opts a route out of sessions (reading one
+            there raises ``ERR_SESSION_NOT_INSTALLED``).
         csrf: ``True`` turns CSRF protection on for every cookie-enabled session (``False``: off
             for all); ``None`` keeps each config's ``csrf``, except that a cookie refresh session
             inherits it from the access session when the refresh fallback is on (otherwise a
@@ -152,10 +153,10 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
         """Rotates the refresh session in the refresh fallback; ``None`` when rotation is off."""
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
-        # Outermost, so cookies also reach responses other middleware produce from exceptions.
-        app_config.middleware.insert(
-            0, DefineMiddleware(JWTSessionMiddleware, setup=self, exclude_opt_key=self.exclude_opt_key)
-        )
+        install = SessionInstall(self, exclude_opt_key=self.exclude_opt_key)
+        app_config.state[SCOPE_KEY] = install  # found by the first session access of a request
+        # last, so the cookies go out after every other hook, on every response (errors too)
+        app_config.before_send.append(SessionSendHook(install))
         for config in self.configs:
             key = config.injection_key
             if key in app_config.dependencies:

@@ -1,7 +1,7 @@
 """The functional API: unjwt's ``useJWESession`` & co. in snake_case.
 
 ``connection`` is any Litestar ``ASGIConnection`` (a ``Request`` or a ``WebSocket``); only its ASGI
-scope is used. The per-request registry is put there by the plugin's middleware.
+scope is used. The per-request registry is kept there, built on the first session access.
 """
 
 from __future__ import annotations
@@ -55,17 +55,29 @@ def request_sessions(connection: ASGIConnection[Any, Any, Any, Any]) -> RequestS
     registry = scope.get(SCOPE_KEY)
     if type(registry) is RequestSessions:
         return registry
-    if not isinstance(registry, SessionInstall):
+    install = registry if registry is not None else _installed(connection)
+    if not isinstance(install, SessionInstall) or (
+        install.exclude_opt_key and scope["route_handler"].opt.get(install.exclude_opt_key)
+    ):
         raise SessionError(
             ErrorCode.SESSION_NOT_INSTALLED,
-            "no session middleware on this route: register JWTSessionPlugin on the Litestar app "
-            "(and do not exclude this route from it)",
+            "sessions are not installed on this route: register JWTSessionPlugin on the Litestar "
+            "app (and do not exclude this route from it)",
         )
-    created = RequestSessions(scope["headers"], writable=scope["type"] == "http", setup=registry.setup)
-    created.response_started = registry.response_started
+    created = RequestSessions(scope["headers"], writable=scope["type"] == "http", setup=install.setup)
+    created.response_started = install.response_started
+    created.final_tokens = install.tokens
     created.connection = connection
     scope[SCOPE_KEY] = created
     return created
+
+
+def _installed(connection: ASGIConnection[Any, Any, Any, Any]) -> Any:
+    """The :class:`SessionInstall` the plugin keeps in the app's state, if any."""
+    try:
+        return connection.app.state.get(SCOPE_KEY)
+    except (KeyError, AttributeError):  # a bare ASGI scope, without a Litestar app
+        return None
 
 
 def _session(
@@ -121,8 +133,7 @@ async def _decode(
     connection: ASGIConnection[Any, Any, Any, Any], config: SessionConfig[Any], kind: type[Any], token: str
 ) -> SessionSnapshot:
     session = _session(connection, config, kind)
-    claims = await session._decode(token)
-    session._convert(claims)
+    claims, _ = session._checked(token, False, await session._key_for(token))  # typed claims must convert
     exp = claims.get("exp")
     return SessionSnapshot(
         id=claims["jti"],

@@ -32,6 +32,8 @@ ClaimsT = TypeVar("ClaimsT")
 
 # Mirrors h3's cookie chunk limit; also the most chunks unjwt reads back.
 MAX_CHUNKS = 100
+# RFC 9110/6265 token characters: what a header or cookie name may consist of
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _RESERVED_DEPENDENCY_KEYS = frozenset(
     {"state", "headers", "cookies", "request", "socket", "data", "query", "scope", "body"}
 )
@@ -127,6 +129,8 @@ class SessionConfig(Generic[ClaimsT]):
     max_age_seconds: int | None = field(init=False, repr=False, default=None)
     cookie_spec: CookieSpec | None = field(init=False, repr=False, default=None)
     header_name: str | None = field(init=False, repr=False, default=None)
+    header_key: bytes | None = field(init=False, repr=False, default=None)
+    """``header_name`` as the bytes of an ASGI header name."""
     injection_key: str = field(init=False, repr=False, default="")
     """The handler parameter name the plugin injects this session under (``dependency_key`` or
     derived from ``name``)."""
@@ -141,7 +145,7 @@ class SessionConfig(Generic[ClaimsT]):
 
         if not self.name:
             self.name = self.default_name
-        if not re.fullmatch(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+", self.name):
+        if not _TOKEN.fullmatch(self.name):
             raise ImproperlyConfiguredException(
                 f"session name {self.name!r} is not a valid cookie name (RFC 6265 token characters)"
             )
@@ -157,6 +161,11 @@ class SessionConfig(Generic[ClaimsT]):
             self.cookie_spec = CookieSpec.from_options(self.name, options, httponly=httponly)
         if self.session_header is not False:
             self.header_name = (self.session_header or f"x-{self.name}-session").lower()
+            if not _TOKEN.fullmatch(self.header_name):
+                raise ImproperlyConfiguredException(
+                    f"{self.name}: session_header {self.header_name!r} is not a valid header name"
+                )
+            self.header_key = self.header_name.encode("ascii")
         if self.cookie_spec is None and self.header_name is None:
             raise ImproperlyConfiguredException(f"{self.name}: cookie and session_header cannot both be off")
         if self.claims is not None and not (

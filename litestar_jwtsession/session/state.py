@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, Literal, NamedTuple, TypeVar, cast
 
 import msgspec
 
@@ -68,46 +68,73 @@ def _floor_ms(seconds: float) -> int:
     return math.floor(seconds) * 1000
 
 
-@dataclass(frozen=True, slots=True)
-class SessionInstall:
-    """Put in the ASGI scope by the middleware; the first session access turns it into a
-    :class:`RequestSessions`, so a request that never touches a session allocates nothing."""
+class SessionInstall(NamedTuple):
+    """Says sessions are installed: kept in the app's state by the plugin, and put in the ASGI
+    scope once a response has started. The first session access of a request turns it into a
+    :class:`RequestSessions`, so a request that never touches a session allocates nothing.
+    (A tuple: one is built per request whose response is done, and tuples are cheap.)"""
 
     setup: Any
     """Whatever installed the sessions (the plugin), for guards and the refresh fallback."""
     response_started: bool = False
+    exclude_opt_key: str | None = None
+    """A route ``opt`` key that opts the route out of sessions."""
+    tokens: Mapping[str, str | None] | None = None
+    """Once the response is done: the token each session it carried ended with (``None``: none),
+    read instead of the request's, so a later access (a background task) sees the final state."""
 
 
 class RequestSessions:
     """Everything the sessions of one request share: the request's headers and cookies, whether a
     response can still carry cookies, and one :class:`Session` per config name."""
 
-    __slots__ = ("_cookies", "_headers", "connection", "response_started", "sessions", "setup", "writable")
+    __slots__ = (
+        "_cookies",
+        "_headers",
+        "_index",
+        "connection",
+        "final_tokens",
+        "response_started",
+        "sessions",
+        "setup",
+        "writable",
+    )
 
     def __init__(self, headers: Iterable[tuple[bytes, bytes]], *, writable: bool, setup: Any = None) -> None:
-        self._headers = headers
+        self._headers = headers if isinstance(headers, list | tuple) else list(headers)
+        self._index: dict[bytes, bytes] | None = None
         self._cookies: dict[str, str] | None = None
         self.writable = writable
         self.setup = setup
         self.response_started = False
         self.connection: Any = None
         self.sessions: dict[str, Session[Any]] = {}
+        self.final_tokens: Mapping[str, str | None] | None = None  # see ``SessionInstall.tokens``
 
-    def header(self, name: str) -> str | None:
+    def _header_index(self) -> dict[bytes, bytes]:
+        # one pass in C: reversed, so the first value of a repeated header wins
+        index = self._index = dict(reversed(self._headers))
+        return index
+
+    def header(self, name: str | bytes) -> str | None:
         """First value of request header ``name`` (lower case)."""
-        raw = name.encode("latin-1")
-        for key, value in self._headers:
-            if key == raw:  # ASGI servers send header names in lower case
-                return value.decode("latin-1")
-        return None
+        raw = name if type(name) is bytes else cast("str", name).encode("latin-1")
+        value = (self._index or self._header_index()).get(raw)
+        return None if value is None else value.decode("latin-1")
 
     @property
     def cookies(self) -> dict[str, str]:
-        if self._cookies is None:
-            values = [value.decode("latin-1") for key, value in self._headers if key == b"cookie"]
-            # one Cookie header is the rule (HTTP/1.1); HTTP/2 may split it
-            self._cookies = parse_cookie_value(values[0]) if len(values) == 1 else parse_cookie_header(values)
-        return self._cookies
+        cookies = self._cookies
+        if cookies is None:
+            index = self._index or self._header_index()
+            if len(index) == len(self._headers):  # no repeated header: one Cookie header at most
+                value = index.get(b"cookie")
+                cookies = {} if value is None else parse_cookie_value(value.decode("latin-1"))
+            else:  # one Cookie header is the rule (HTTP/1.1); HTTP/2 may split it
+                values = [value.decode("latin-1") for key, value in self._headers if key == b"cookie"]
+                cookies = parse_cookie_value(values[0]) if len(values) == 1 else parse_cookie_header(values)
+            self._cookies = cookies
+        return cookies
 
     def session(self, config: SessionConfig[Any]) -> Session[Any]:
         """The session of ``config`` for this request, created on first use."""
@@ -136,40 +163,37 @@ class Session(Generic[ClaimsT]):
     unjwt. ``data`` is the payload without ``jti``, ``iat`` and ``exp``.
     """
 
-    __slots__ = (
-        "_claims",
-        "_cookie_action",
-        "_incoming",
-        "_load_error",
-        "_loaded",
-        "_loading",
-        "_reading",
-        "_request",
-        "_token_from_cookie",
-        "config",
-        "created_at",
-        "data",
-        "expires_at",
-        "id",
-        "token",
-    )
+    # One session object is built per request and config, so the constructor sets only what
+    # differs per instance; everything else starts from these class-level defaults.
+    id: str | None = None
+    """The ``jti`` of the current token; ``None`` for an anonymous session."""
+    expires_at: int | None = None
+    token: str | None = None
+    _claims: Any = None
+    _cookie_action: Literal["set", "clear"] | None = None
+    _token_from_cookie: bool = False
+    _loaded: bool = False
+    _reading: bool = False
+    _loading: asyncio.Event | None = None
+    _load_error: BaseException | None = None
+    _incoming: dict[str, Any] | None = None  # claims of the verified incoming token
 
     def __init__(self, config: SessionConfig[ClaimsT], request: RequestSessions) -> None:
         self.config = config
         self._request = request
-        self.id: str | None = None
-        self.created_at: int = _floor_ms(config.clock())
-        self.expires_at: int | None = None
         self.data: dict[str, Any] = {}
-        self.token: str | None = None
-        self._claims: Any = None
-        self._cookie_action: Literal["set", "clear"] | None = None
-        self._token_from_cookie = False
-        self._loaded = False
-        self._reading = False
-        self._loading: asyncio.Event | None = None
-        self._load_error: BaseException | None = None
-        self._incoming: dict[str, Any] | None = None  # claims of the verified incoming token
+        self._created_at: int | None = None  # set on first read: a new session is created "now"
+
+    @property
+    def created_at(self) -> int:
+        created = self._created_at
+        if created is None:
+            created = self._created_at = _floor_ms(self.config.clock())
+        return created
+
+    @created_at.setter
+    def created_at(self, value: int) -> None:
+        self._created_at = value
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -188,17 +212,29 @@ class Session(Generic[ClaimsT]):
         if self._loaded:
             return self
         if self._reading:
-            if id(self) in _LOADING.get():
-                return self  # re-entered from a hook of our own read
-            if self._loading is None:  # created only when someone has to wait
-                self._loading = asyncio.Event()
-            await self._loading.wait()
-            if self._load_error is not None:
-                raise self._load_error
-            return self
+            return await self._join_read()
         self._reading = True
         try:
-            await self._read_incoming()
+            # inline rather than in helper coroutines: this runs on every guarded request
+            token, from_cookie = self._find_token()
+            if token is None:
+                await self._fire_missing()
+            else:
+                self.token = token
+                self._token_from_cookie = from_cookie
+                try:
+                    if self._verifies_now():
+                        claims, typed = self._checked(token, from_cookie)
+                    else:
+                        claims, typed = await self._verify(token, from_cookie=from_cookie)
+                except SessionError as error:
+                    await self._refuse(token, error)
+                else:
+                    self._incoming = claims
+                    self._apply(claims, typed, token)
+                    hooks = self.config.hooks
+                    if hooks.has("on_read"):
+                        await self._while_reading(hooks.fire("on_read", self._event(session=self)))
         except BaseException as exc:
             # A hook refused the token: the session stays anonymous for the rest of the request.
             self._load_error = exc
@@ -208,6 +244,17 @@ class Session(Generic[ClaimsT]):
             self._loaded = True
             if self._loading is not None:
                 self._loading.set()
+        return self
+
+    async def _join_read(self) -> Session[ClaimsT]:
+        """Wait for the read another coroutine of this request started."""
+        if id(self) in _LOADING.get():
+            return self  # re-entered from a hook of our own read
+        if self._loading is None:  # created only when someone has to wait
+            self._loading = asyncio.Event()
+        await self._loading.wait()
+        if self._load_error is not None:
+            raise self._load_error
         return self
 
     async def _while_reading(self, hook_calls: Awaitable[Any]) -> Any:
@@ -221,53 +268,54 @@ class Session(Generic[ClaimsT]):
 
     def _find_token(self) -> tuple[str | None, bool]:
         config, request = self.config, self._request
-        if config.header_name is not None:
-            header = request.header(config.header_name)
+        if request.final_tokens is not None and config.name in request.final_tokens:
+            return request.final_tokens[config.name], False
+        if config.header_key is not None:
+            header = request.header(config.header_key)
             if header:
                 token = header[7:].strip() if header.startswith("Bearer ") else header
                 if token:
                     return token, False
         if config.cookie_spec is not None:
-            value = request.cookies.get(config.name)
+            cookies = request.cookies
+            value = cookies.get(config.name)
             if value and not value.startswith(CHUNK_MARKER):
                 return value, True  # the common case: one plain cookie
-            chunked = read_cookie(request.cookies, config.name).token if value else None
+            chunked = read_cookie(cookies, config.name).token if value else None
             if chunked:
                 return chunked, True
         return None, False
 
-    async def _read_incoming(self) -> None:
-        token, from_cookie = self._find_token()
-        config = self.config
-        if token is not None:
-            self.token = token
-            self._token_from_cookie = from_cookie
-            try:
-                claims, typed = await self._verify(token, from_cookie=from_cookie)
-            except SessionError as error:
-                if from_cookie and config.csrf and error.code is ErrorCode.JWT_EXPIRED:
-                    # an expired cookie on a forged request must not reach on_expire (which may re-issue)
-                    error = self._csrf_error(error.claims.get("jti")) or error
-                if await self._reject(token, error):
-                    return  # invalid, not merely expired: nothing to re-issue
-            else:
-                self._incoming = claims
-                self._apply(claims, typed, token)
-                if config.hooks.has("on_read"):
-                    await self._while_reading(config.hooks.fire("on_read", self._event(session=self)))
-                return
-        hooks = config.hooks
+    async def _refuse(self, token: str, error: SessionError) -> None:
+        """Report a refused incoming token; an expired one may then be re-issued (``on_missing``)."""
+        if self._token_from_cookie and self.config.csrf and error.code is ErrorCode.JWT_EXPIRED:
+            # an expired cookie on a forged request must not reach on_expire (which may re-issue)
+            error = self._csrf_error(error.claims.get("jti")) or error
+        if not await self._reject(token, error):
+            await self._fire_missing()
+
+    async def _fire_missing(self) -> None:
+        hooks = self.config.hooks
         if not self.is_valid and hooks.has("on_missing") and self._can_write():
             await self._while_reading(hooks.fire("on_missing", self._event(session=self)))
 
-    async def _verify(self, token: str, *, from_cookie: bool) -> tuple[dict[str, Any], Any]:
-        """Every check an incoming token passes: signature or decryption and claims, typed claims,
-        CSRF (cookie-borne tokens) and revocation. Returns ``(claims, typed claims)``."""
+    def _verifies_now(self) -> bool:
+        """Whether a token can be verified without awaiting anything (no key-lookup hook, no store)."""
+        return not self.config.hooks.has("on_key_lookup") and self._store() is None
+
+    def _checked(self, token: str, from_cookie: bool, key: Any = None) -> tuple[dict[str, Any], Any]:
+        """Signature or decryption and claims, typed claims, CSRF (cookie-borne tokens)."""
         config = self.config
-        claims = await self._decode(token)
+        claims = config.codec.decode(token, now=config.clock(), key=key)
         typed = claims if config.claims is None else self._convert(claims)
         if from_cookie and config.csrf:
             self._check_csrf(claims.get("jti"))
+        return claims, typed
+
+    async def _verify(self, token: str, *, from_cookie: bool) -> tuple[dict[str, Any], Any]:
+        """Every check an incoming token passes: :meth:`_checked` with the key a key-lookup hook
+        gives, then revocation. Returns ``(claims, typed claims)``."""
+        claims, typed = self._checked(token, from_cookie, await self._key_for(token))
         store = self._store()
         if store is not None:
             await self._check_revoked(store, claims)
@@ -314,20 +362,19 @@ class Session(Generic[ClaimsT]):
                 claims=dict(claims),
             )
 
-    async def _decode(self, token: str) -> dict[str, Any]:
-        config = self.config
-        key = None
-        if config.hooks.has("on_key_lookup"):
-            header = config.codec.header(token)
-            try:
-                key = await self._while_reading(
-                    config.hooks.first("on_key_lookup", self._event(header=header))
-                )
-            except SessionError:
-                raise
-            except Exception as exc:
-                raise SessionError(ErrorCode.KEY_LOOKUP_FAILED, f"key lookup failed: {exc}") from exc
-        return config.codec.decode(token, now=config.clock(), key=key)
+    async def _key_for(self, token: str) -> Any:
+        """The key an ``on_key_lookup`` hook picks for ``token`` (``None``: the configured keys)."""
+        if not self.config.hooks.has("on_key_lookup"):
+            return None
+        header = self.config.codec.header(token)
+        try:
+            return await self._while_reading(
+                self.config.hooks.first("on_key_lookup", self._event(header=header))
+            )
+        except SessionError:
+            raise
+        except Exception as exc:
+            raise SessionError(ErrorCode.KEY_LOOKUP_FAILED, f"key lookup failed: {exc}") from exc
 
     async def _reject(self, token: str, error: SessionError) -> bool:
         """Fire ``on_error`` (returns True) or ``on_expire`` (returns False) for a refused token."""
@@ -356,7 +403,7 @@ class Session(Generic[ClaimsT]):
         max_age = self.config.max_age_seconds
         self.id = claims["jti"]
         # NumericDates are validated numbers; whole seconds (the usual case) need no flooring
-        self.created_at = iat * 1000 if type(iat) is int else _floor_ms(iat)
+        self._created_at = iat * 1000 if type(iat) is int else _floor_ms(iat)
         if exp is not None:
             self.expires_at = exp * 1000 if type(exp) is int else _floor_ms(exp)
         elif max_age is not None:

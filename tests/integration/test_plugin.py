@@ -244,3 +244,56 @@ def test_request_state_is_freed_without_the_cyclic_collector() -> None:
         finally:
             gc.enable()
     assert after <= before + 1  # at most the last one, still referenced by the client
+
+
+def test_route_opted_out_of_sessions_cannot_read_them() -> None:
+    config = JWSSessionConfig(key=HS256, name="s")
+
+    @get("/out", opt={"skip_jwt_session": True})
+    async def opted_out(request: Request[Any, Any, Any]) -> str:
+        try:
+            await use_jws_session(request, config)
+        except SessionError as error:
+            return error.code
+        return "read"
+
+    @get("/in")
+    async def opted_in(request: Request[Any, Any, Any]) -> str:
+        await use_jws_session(request, config)
+        return "read"
+
+    with TestClient(Litestar([opted_out, opted_in], plugins=[JWTSessionPlugin(sessions=[config])])) as client:
+        assert client.get("/out").text == "ERR_SESSION_NOT_INSTALLED"
+        assert client.get("/in").text == "read"
+
+
+def test_session_written_after_the_response_started_is_refused() -> None:
+    """A background task runs after the response was sent: it sees the session the response
+    carried, read-only."""
+    from litestar.background_tasks import BackgroundTask
+
+    config = JWSSessionConfig(key=HS256, name="s")
+    outcome: list[str] = []
+
+    async def later(request: Request[Any, Any, Any]) -> None:
+        session = await use_jws_session(request, config)
+        outcome.append(f"read {session.data.get('n')}")
+        try:
+            await session.update({"n": 2})
+        except SessionError as error:
+            outcome.append(error.code)
+
+    @get("/")
+    async def handler(request: Request[Any, Any, Any], s: NamedDependency[Session[Any]]) -> Any:
+        from litestar import Response
+
+        await s.update({"n": 1})
+        return Response("ok", background=BackgroundTask(later, request))
+
+    app = Litestar([handler], plugins=[JWTSessionPlugin(sessions=[config])])
+    with TestClient(app, base_url="https://testserver.local") as client:
+        first = client.get("/")
+        assert "s" in set_cookies(first)
+        assert outcome == ["read 1", "ERR_SESSION_READ_ONLY"]
+        client.get("/")
+        assert outcome[2:] == ["read 1", "ERR_SESSION_READ_ONLY"]

@@ -253,7 +253,7 @@ class PySide:
             await clear_fn(request, config)
             return answer(request, {})
 
-        # the plugin needs one config to install its middleware; the tests register theirs later
+        # the plugin needs one config to install itself; the tests register theirs later
         placeholder = JWSSessionConfig(key=generate_jwk("HS256"), name="interop-placeholder")
         app = Litestar(route_handlers=[read, update, clear], plugins=[JWTSessionPlugin(access=placeholder)])
         self.client = TestClient(app, base_url="https://interop.test")

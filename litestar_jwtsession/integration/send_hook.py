@@ -1,0 +1,64 @@
+"""Session cookies on the way out: a Litestar ``before_send`` hook.
+
+Nothing is decoded on the way in: the first session access of a request builds its registry
+(:func:`~litestar_jwtsession.session.api.request_sessions`), so a route that never touches a
+session pays only for this hook. Cookies are rendered from the sessions' final state when the
+response starts, which also covers responses built from exceptions raised by handlers,
+dependencies, guards and middleware.
+
+A hook rather than a middleware: Litestar wraps the middleware stack of every route in a second
+exception handler, so even a pass-through middleware costs more per request than this hook.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
+from litestar_jwtsession.session.api import SCOPE_KEY
+from litestar_jwtsession.session.state import RequestSessions, SessionInstall
+
+if TYPE_CHECKING:
+    from litestar.types import HTTPResponseStartEvent, Message, Scope
+
+__all__ = ("SessionSendHook",)
+
+
+class SessionSendHook:
+    """Adds the Set-Cookie headers of a request's sessions to its response, then unlinks them.
+
+    Args:
+        install: what the plugin installed (the marker found in the app's state).
+    """
+
+    __slots__ = ("_started",)
+
+    def __init__(self, install: SessionInstall) -> None:
+        # what a session access after the response started finds: sessions there are read-only
+        self._started = install._replace(response_started=True)
+
+    async def __call__(self, message: Message, scope: Scope) -> None:
+        kind = message["type"]
+        state = cast("dict[str, Any]", scope)
+        if kind == "http.response.start":
+            registry = state.get(SCOPE_KEY)
+            if type(registry) is not RequestSessions:
+                state[SCOPE_KEY] = self._started
+                return
+            registry.response_started = True  # later writes cannot reach the client
+            cookies = registry.set_cookie_headers() if registry.sessions else None
+            if cookies:
+                start = cast("HTTPResponseStartEvent", message)
+                start["headers"] = [
+                    *start.get("headers", ()),
+                    *((b"set-cookie", cookie.encode("latin-1")) for cookie in cookies),
+                ]
+        elif (kind == "http.response.body" and not message.get("more_body")) or kind == "websocket.close":
+            registry = state.get(SCOPE_KEY)
+            if type(registry) is RequestSessions:
+                # The registry, its sessions and the connection refer to each other: unlink them
+                # so plain reference counting frees the request, not the cyclic collector (which
+                # would cost more than the whole session check). A later access (a background
+                # task) starts afresh, read-only, from the tokens the response ended with.
+                tokens = {name: session.token for name, session in registry.sessions.items()}
+                state[SCOPE_KEY] = self._started._replace(tokens=tokens)
+                registry.release()
