@@ -18,9 +18,10 @@ from litestar.exceptions import (
 )
 
 from litestar_jwtsession.jose.errors import SessionError
-from litestar_jwtsession.session.api import request_sessions
+from litestar_jwtsession.session.api import SCOPE_KEY, request_sessions
 from litestar_jwtsession.session.config import SessionConfig
 from litestar_jwtsession.session.hooks import HookEvent
+from litestar_jwtsession.session.state import RequestSessions
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from litestar.connection import ASGIConnection
     from litestar.handlers.base import BaseRouteHandler
 
-    from litestar_jwtsession.session.state import RequestSessions, Session
+    from litestar_jwtsession.session.state import Session
 
 __all__ = ("SessionGuard", "requires_scopes", "requires_session", "reissue_from_refresh", "session_scopes")
 
@@ -84,22 +85,19 @@ class SessionGuard:
         self.any_of = any_of
         self._resolved: tuple[Any, SessionConfig[Any]] | None = None  # (setup, its config)
 
-    def _config(self, registry: RequestSessions) -> SessionConfig[Any]:
-        # resolved once per plugin instance: a guard object may serve several apps
-        resolved = self._resolved
-        if resolved is None or resolved[0] is not registry.setup:
-            resolved = self._resolved = (registry.setup, resolve_session_config(registry.setup, self.session))
-        return resolved[1]
-
     async def __call__(
         self, connection: ASGIConnection[Any, Any, Any, Any], route_handler: BaseRouteHandler
     ) -> None:
-        if route_handler.opt.get(SKIP_GUARD_OPT_KEY):
-            return
-        if connection.scope.get("method") == "OPTIONS":
-            return  # CORS preflights carry no credentials (WebSocket scopes have no method)
-        registry = request_sessions(connection)
-        session = await registry.session(self._config(registry)).load()
+        scope = connection.scope
+        if route_handler.opt.get(SKIP_GUARD_OPT_KEY) or scope.get("method") == "OPTIONS":
+            return  # opted out; or a CORS preflight, which carries no credentials
+        registry = scope.get(SCOPE_KEY)
+        if type(registry) is not RequestSessions:
+            registry = request_sessions(connection)
+        resolved = self._resolved  # (plugin, its config): a guard object may serve several apps
+        if resolved is None or resolved[0] is not registry.setup:
+            resolved = self._resolved = (registry.setup, resolve_session_config(registry.setup, self.session))
+        session = await registry.session(resolved[1]).load()
         if session.id is None or session.token is None:  # not ``is_valid``: this runs per request
             raise NotAuthorizedException(
                 detail="A valid session is required", headers={"WWW-Authenticate": "Bearer"}
@@ -119,7 +117,6 @@ class SessionGuard:
                     headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{wanted}"'},
                 )
         retrieve_user = getattr(registry.setup, "retrieve_user_handler", None)
-        scope = connection.scope
         # expose the admitted session the Litestar way: ``request.auth`` and ``request.user``
         scope["auth"] = claims = session.claims
         scope["user"] = (

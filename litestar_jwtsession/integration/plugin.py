@@ -88,6 +88,7 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
     """
 
     __slots__ = (
+        "_install",
         "access",
         "by_name",
         "configs",
@@ -130,6 +131,7 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
         self.by_name = {config.name: config for config in self.configs}
         self.retrieve_user_handler = retrieve_user_handler
         self.exclude_opt_key = exclude_opt_key
+        self._install = SessionInstall(self, exclude_opt_key=exclude_opt_key)
         if refresh_fallback and access is not None and refresh is not None:
             # registered once even if the same config object serves several apps
             if not access.hooks.contains("on_missing", reissue_from_refresh):
@@ -153,10 +155,11 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
         """Rotates the refresh session in the refresh fallback; ``None`` when rotation is off."""
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
-        install = SessionInstall(self, exclude_opt_key=self.exclude_opt_key)
-        app_config.state[SCOPE_KEY] = install  # found by the first session access of a request
+        # found by the first session access of a request: on its route (see receive_route), or
+        # in the app's state where no route matched
+        app_config.state[SCOPE_KEY] = self._install
         # last, so the cookies go out after every other hook, on every response (errors too)
-        app_config.before_send.append(SessionSendHook(install))
+        app_config.before_send.append(SessionSendHook(self._install))
         for config in self.configs:
             key = config.injection_key
             if key in app_config.dependencies:
@@ -210,8 +213,14 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
             await self.session_store.revoke_subject(connection_or_app, each, sub)
 
     def receive_route(self, route: BaseRoute) -> None:
-        """Document the session guards of each handler as OpenAPI security requirements."""
-        for handler in getattr(route, "route_handlers", ()):
+        """Install sessions on each handler not opted out (a marker in its ``opt``), and document
+        its session guards as OpenAPI security requirements."""
+        handlers = getattr(route, "route_handlers", None)
+        if handlers is None:  # WebSocket and ASGI routes have one handler
+            handlers = [route.route_handler] if hasattr(route, "route_handler") else []
+        for handler in handlers:
+            if not handler.opt.get(self.exclude_opt_key):
+                handler.opt[SCOPE_KEY] = self._install
             if not isinstance(handler, HTTPRouteHandler) or handler.opt.get(SKIP_GUARD_OPT_KEY):
                 continue
             guards = [guard for guard in handler.resolve_guards() if isinstance(guard, SessionGuard)]

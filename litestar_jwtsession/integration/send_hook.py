@@ -59,6 +59,6 @@ class SessionSendHook:
                 # so plain reference counting frees the request, not the cyclic collector (which
                 # would cost more than the whole session check). A later access (a background
                 # task) starts afresh, read-only, from the tokens the response ended with.
-                tokens = {name: session.token for name, session in registry.sessions.items()}
-                state[SCOPE_KEY] = self._started._replace(tokens=tokens)
+                done = self._started
+                state[SCOPE_KEY] = SessionInstall(done.setup, True, done.exclude_opt_key, registry.sessions)
                 registry.release()

@@ -56,9 +56,7 @@ def request_sessions(connection: ASGIConnection[Any, Any, Any, Any]) -> RequestS
     if type(registry) is RequestSessions:
         return registry
     install = registry if registry is not None else _installed(connection)
-    if not isinstance(install, SessionInstall) or (
-        install.exclude_opt_key and scope["route_handler"].opt.get(install.exclude_opt_key)
-    ):
+    if not isinstance(install, SessionInstall):
         raise SessionError(
             ErrorCode.SESSION_NOT_INSTALLED,
             "sessions are not installed on this route: register JWTSessionPlugin on the Litestar "
@@ -66,18 +64,26 @@ def request_sessions(connection: ASGIConnection[Any, Any, Any, Any]) -> RequestS
         )
     created = RequestSessions(scope["headers"], writable=scope["type"] == "http", setup=install.setup)
     created.response_started = install.response_started
-    created.final_tokens = install.tokens
+    created.finished = install.finished
     created.connection = connection
     scope[SCOPE_KEY] = created
     return created
 
 
 def _installed(connection: ASGIConnection[Any, Any, Any, Any]) -> Any:
-    """The :class:`SessionInstall` the plugin keeps in the app's state, if any."""
+    """The plugin's :class:`SessionInstall`: in the route's ``opt`` (one lookup), else in the app's
+    state (where no route matched, e.g. an app-level 404 handler), unless the route opted out."""
+    opt = getattr(connection.scope.get("route_handler"), "opt", None) or {}
+    install = opt.get(SCOPE_KEY)
+    if install is not None:
+        return install
     try:
-        return connection.app.state.get(SCOPE_KEY)
+        install = connection.app.state.get(SCOPE_KEY)
     except (KeyError, AttributeError):  # a bare ASGI scope, without a Litestar app
         return None
+    if isinstance(install, SessionInstall) and install.exclude_opt_key and opt.get(install.exclude_opt_key):
+        return None
+    return install
 
 
 def _session(

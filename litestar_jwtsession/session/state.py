@@ -79,9 +79,9 @@ class SessionInstall(NamedTuple):
     response_started: bool = False
     exclude_opt_key: str | None = None
     """A route ``opt`` key that opts the route out of sessions."""
-    tokens: Mapping[str, str | None] | None = None
-    """Once the response is done: the token each session it carried ended with (``None``: none),
-    read instead of the request's, so a later access (a background task) sees the final state."""
+    finished: Mapping[str, Session[Any]] | None = None
+    """Once the response is done: the request's sessions, whose final tokens are read instead of
+    the request's, so a later access (a background task) sees what the response carried."""
 
 
 class RequestSessions:
@@ -93,7 +93,7 @@ class RequestSessions:
         "_headers",
         "_index",
         "connection",
-        "final_tokens",
+        "finished",
         "response_started",
         "sessions",
         "setup",
@@ -109,7 +109,7 @@ class RequestSessions:
         self.response_started = False
         self.connection: Any = None
         self.sessions: dict[str, Session[Any]] = {}
-        self.final_tokens: Mapping[str, str | None] | None = None  # see ``SessionInstall.tokens``
+        self.finished: Mapping[str, Session[Any]] | None = None  # see ``SessionInstall.finished``
 
     def _header_index(self) -> dict[bytes, bytes]:
         # one pass in C: reversed, so the first value of a repeated header wins
@@ -144,7 +144,8 @@ class RequestSessions:
         return session
 
     def release(self) -> None:
-        """Forget the connection and the sessions once the request is over (breaks the cycles)."""
+        """Forget the connection and the sessions once the response is done (breaks the cycles);
+        the sessions themselves stay readable."""
         self.connection = None
         self.sessions = {}
 
@@ -163,26 +164,41 @@ class Session(Generic[ClaimsT]):
     unjwt. ``data`` is the payload without ``jti``, ``iat`` and ``exp``.
     """
 
-    # One session object is built per request and config, so the constructor sets only what
-    # differs per instance; everything else starts from these class-level defaults.
-    id: str | None = None
-    """The ``jti`` of the current token; ``None`` for an anonymous session."""
-    expires_at: int | None = None
-    token: str | None = None
-    _claims: Any = None
-    _cookie_action: Literal["set", "clear"] | None = None
-    _token_from_cookie: bool = False
-    _loaded: bool = False
-    _reading: bool = False
-    _loading: asyncio.Event | None = None
-    _load_error: BaseException | None = None
-    _incoming: dict[str, Any] | None = None  # claims of the verified incoming token
+    __slots__ = (
+        "_claims",
+        "_cookie_action",
+        "_created_at",
+        "_incoming",
+        "_load_error",
+        "_loaded",
+        "_loading",
+        "_reading",
+        "_request",
+        "_token_from_cookie",
+        "config",
+        "data",
+        "expires_at",
+        "id",
+        "token",
+    )
 
     def __init__(self, config: SessionConfig[ClaimsT], request: RequestSessions) -> None:
         self.config = config
         self._request = request
-        self.data: dict[str, Any] = {}
+        self.id: str | None = None
+        """The ``jti`` of the current token; ``None`` for an anonymous session."""
         self._created_at: int | None = None  # set on first read: a new session is created "now"
+        self.expires_at: int | None = None
+        self.data: dict[str, Any] = {}
+        self.token: str | None = None
+        self._claims: Any = None
+        self._cookie_action: Literal["set", "clear"] | None = None
+        self._token_from_cookie = False
+        self._loaded = False
+        self._reading = False
+        self._loading: asyncio.Event | None = None
+        self._load_error: BaseException | None = None
+        self._incoming: dict[str, Any] | None = None  # claims of the verified incoming token
 
     @property
     def created_at(self) -> int:
@@ -268,8 +284,8 @@ class Session(Generic[ClaimsT]):
 
     def _find_token(self) -> tuple[str | None, bool]:
         config, request = self.config, self._request
-        if request.final_tokens is not None and config.name in request.final_tokens:
-            return request.final_tokens[config.name], False
+        if request.finished is not None and config.name in request.finished:
+            return request.finished[config.name].token, False
         if config.header_key is not None:
             header = request.header(config.header_key)
             if header:
