@@ -1,9 +1,8 @@
 """``JWTSessionPlugin``: wires the session configs into a Litestar application.
 
-It only connects parts: the ``before_send`` hook that writes the session cookies, one dependency
-per session,
-the signature namespace, the JSON encoder for :class:`Session`, and the OpenAPI security schemes
-and per-route requirements of the session guards.
+It only connects parts: the route markers that install sessions, the ``before_send`` hook that
+writes their cookies, one dependency per session, the signature namespace, the JSON encoder for
+:class:`Session`, and the OpenAPI security schemes and per-route requirements of the session guards.
 """
 
 from __future__ import annotations
