@@ -167,19 +167,10 @@ def _reply(response: httpx.Response) -> Reply:
     return Reply(body["session"], response.headers.get_list("set-cookie"), body.get("error"))
 
 
-class NodeSide:
-    """unjwt's h3 v2 adapter, in the Node server."""
+class _HttpSide:
+    """A peer reached over HTTP with one shared cookie jar: the same routes on both sides."""
 
-    label = "node"
-
-    def __init__(self, base_url: str) -> None:
-        self.client = httpx.Client(base_url=base_url, timeout=30)
-
-    def configure(self, spec: SessionSpec) -> None:
-        response = self.client.put(
-            f"/config/{spec.name}", json={"kind": spec.kind, "config": spec.node_config()}
-        )
-        assert response.status_code == 200, response.text
+    client: httpx.Client
 
     def _send(self, method: str, path: str, jar: Jar, body: Any = None) -> Reply:
         self.client.cookies.clear()
@@ -196,6 +187,21 @@ class NodeSide:
 
     def clear(self, spec: SessionSpec, jar: Jar) -> Reply:
         return self._send("POST", f"/session/{spec.name}/clear", jar)
+
+
+class NodeSide(_HttpSide):
+    """unjwt's h3 v2 adapter, in the Node server."""
+
+    label = "node"
+
+    def __init__(self, base_url: str) -> None:
+        self.client = httpx.Client(base_url=base_url, timeout=30)
+
+    def configure(self, spec: SessionSpec) -> None:
+        response = self.client.put(
+            f"/config/{spec.name}", json={"kind": spec.kind, "config": spec.node_config()}
+        )
+        assert response.status_code == 200, response.text
 
     def post(self, path: str, body: Any) -> Any:
         response = self.client.post(path, json=body)
@@ -214,7 +220,7 @@ def _record_errors(config: JWSSessionConfig[Any] | JWESessionConfig[Any]) -> Non
     config.hooks.on_expire(record)
 
 
-class PySide:
+class PySide(_HttpSide):
     """This library, through its functional API, in an in-process Litestar app."""
 
     label = "py"
@@ -263,22 +269,6 @@ class PySide:
         config = spec.py_config()
         _record_errors(config)
         self.configs[spec.name] = config
-
-    def _send(self, method: str, path: str, jar: Jar, body: Any = None) -> Reply:
-        self.client.cookies.clear()
-        headers = {"cookie": jar.header()} if jar.cookies else {}
-        reply = _reply(self.client.request(method, path, headers=headers, json=body))
-        jar.apply(reply.set_cookies)
-        return reply
-
-    def read(self, spec: SessionSpec, jar: Jar) -> Reply:
-        return self._send("GET", f"/session/{spec.name}", jar)
-
-    def update(self, spec: SessionSpec, jar: Jar, data: dict[str, Any]) -> Reply:
-        return self._send("POST", f"/session/{spec.name}", jar, {"data": data})
-
-    def clear(self, spec: SessionSpec, jar: Jar) -> Reply:
-        return self._send("POST", f"/session/{spec.name}/clear", jar)
 
     def close(self) -> None:
         self.client.__exit__(None, None, None)
