@@ -18,10 +18,11 @@ from litestar.exceptions import (
 )
 
 from litestar_jwtsession.jose.errors import SessionError
+from litestar_jwtsession.session.admission import Admission, admit_cached
 from litestar_jwtsession.session.api import SCOPE_KEY, request_sessions
 from litestar_jwtsession.session.config import SessionConfig
 from litestar_jwtsession.session.hooks import HookEvent
-from litestar_jwtsession.session.state import RequestSessions
+from litestar_jwtsession.session.state import SessionInstall
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -41,6 +42,8 @@ SessionRef = str | SessionConfig[Any] | None
 
 def _scope_claim(claims: Any) -> list[Any] | tuple[Any, ...] | set[Any] | frozenset[Any]:
     value = claims.get("scope") if type(claims) is dict else getattr(claims, "scope", None)
+    if type(value) is list:  # what JSON gives: checked first, this runs per request
+        return value
     if isinstance(value, str):
         return value.split()
     if isinstance(value, list | tuple | set | frozenset):
@@ -89,26 +92,22 @@ class SessionGuard:
         self, connection: ASGIConnection[Any, Any, Any, Any], route_handler: BaseRouteHandler
     ) -> None:
         scope = connection.scope
-        if route_handler.opt.get(SKIP_GUARD_OPT_KEY) or scope.get("method") == "OPTIONS":
+        opt = route_handler.opt
+        if opt.get(SKIP_GUARD_OPT_KEY) or scope.get("method") == "OPTIONS":
             return  # opted out; or a CORS preflight, which carries no credentials
-        registry = scope.get(SCOPE_KEY)
-        if type(registry) is not RequestSessions:
-            registry = request_sessions(connection)
-        resolved = self._resolved  # (plugin, its config): a guard object may serve several apps
-        if resolved is None or resolved[0] is not registry.setup:
-            resolved = self._resolved = (registry.setup, resolve_session_config(registry.setup, self.session))
-        session = await registry.session(resolved[1]).load()
-        if session.id is None or session.token is None:  # not ``is_valid``: this runs per request
-            raise NotAuthorizedException(
-                detail="A valid session is required", headers={"WWW-Authenticate": "Bearer"}
-            )
+        state = scope.get(SCOPE_KEY)
+        admitted = self._cached_read(scope, opt) if state is None else self._admitted(state)
+        if admitted is not None:
+            setup, claims = admitted.install.setup, admitted.typed
+        else:
+            setup, claims = await self._read(connection)
         scopes = self.scopes
         if scopes:
-            granted = _scope_claim(session.claims)
+            granted = _scope_claim(claims)
             try:
                 refused = scopes.isdisjoint(granted) if self.any_of else not scopes.issubset(granted)
             except TypeError:  # unhashable members (e.g. a nested list): keep the strings only
-                granted = session_scopes(session.claims)
+                granted = session_scopes(claims)
                 refused = scopes.isdisjoint(granted) if self.any_of else not scopes.issubset(granted)
             if refused:
                 wanted = " ".join(sorted(self.scopes))
@@ -116,12 +115,48 @@ class SessionGuard:
                     detail="Insufficient scope",
                     headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{wanted}"'},
                 )
-        retrieve_user = getattr(registry.setup, "retrieve_user_handler", None)
         # expose the admitted session the Litestar way: ``request.auth`` and ``request.user``
-        scope["auth"] = claims = session.claims
+        scope["auth"] = claims
+        retrieve_user = getattr(setup, "retrieve_user_handler", None)
         scope["user"] = (
             claims if retrieve_user is None else await _retrieve_user(retrieve_user, connection, claims)
         )
+
+    def _config(self, setup: Any) -> SessionConfig[Any]:
+        resolved = self._resolved  # (plugin, its config): a guard object may serve several apps
+        if resolved is None or resolved[0] is not setup:
+            resolved = self._resolved = (setup, resolve_session_config(setup, self.session))
+        return resolved[1]
+
+    def _cached_read(self, scope: Any, opt: Mapping[str, Any]) -> Admission | None:
+        """On the request's first session access: its session cookie, admitted from the
+        verified-token cache (see ``session.admission``), kept in the scope for later reads."""
+        install = opt.get(SCOPE_KEY)  # the plugin marks every route it serves
+        if type(install) is not SessionInstall:
+            return None
+        setup = install.setup
+        resolved = self._resolved
+        config = resolved[1] if resolved is not None and resolved[0] is setup else self._config(setup)
+        admitted = admit_cached(install, config, scope)
+        if admitted is not None:
+            scope[SCOPE_KEY] = admitted
+        return admitted
+
+    def _admitted(self, state: Any) -> Admission | None:
+        """Another guard's admission, if it is of this guard's session."""
+        if type(state) is Admission and state.config is self._config(state.install.setup):
+            return state
+        return None
+
+    async def _read(self, connection: ASGIConnection[Any, Any, Any, Any]) -> tuple[Any, Any]:
+        """The full read: ``(setup, claims)`` of a valid session, else 401."""
+        registry = request_sessions(connection)
+        session = await registry.session(self._config(registry.setup)).load()
+        if session.id is None or session.token is None:  # not ``is_valid``: this runs per request
+            raise NotAuthorizedException(
+                detail="A valid session is required", headers={"WWW-Authenticate": "Bearer"}
+            )
+        return registry.setup, session.claims
 
     def __repr__(self) -> str:
         return f"SessionGuard(session={self.session!r}, scopes={sorted(self.scopes)}, any_of={self.any_of})"

@@ -281,6 +281,18 @@ class VerifiedTokenCache:
         """``(payload, valid_from, valid_before, valid_until)`` of a verified token, if cached."""
         return self._entries.get(token)
 
+    def claims(self, token: str, now: float) -> dict[str, Any] | None:
+        """The claims of a cached token that are still valid at ``now``; ``None`` when the token
+        is not cached or its claims would fail a time check (the full decode then says why)."""
+        cached = self._entries.get(token)
+        if cached is None:
+            return None
+        payload, valid_from, valid_before, valid_until = cached
+        rounded = math.floor(now + 0.5)  # as in validate_claims
+        if valid_from <= rounded < valid_before and rounded <= valid_until:
+            return msgspec.json.decode(payload)  # type: ignore[no-any-return]
+        return None
+
     def put(self, token: str, payload: bytes, claims: dict[str, Any], rules: ClaimRules) -> None:
         if self.size <= 0 or len(token) > self.max_token_length:
             return
@@ -356,14 +368,13 @@ class _Codec:
         allow-list is inferred from it (and the pinned ``alg``/``enc``).
         """
         # Tokens opened with a key-lookup result are never cached: the hook may answer differently.
-        cached = self.cache.get(token) if key is None and type(token) is str else None
-        if cached is not None:  # checked first and inline: this is the per-request path
-            payload, valid_from, valid_before, valid_until = cached
-            claims: dict[str, Any] = msgspec.json.decode(payload)
-            rounded = math.floor(now + 0.5)  # as in validate_claims
-            if valid_from <= rounded < valid_before and rounded <= valid_until:
+        if key is None and type(token) is str:  # checked first: this is the per-request path
+            claims = self.cache.claims(token, now)
+            if claims is not None:
                 return claims
-            return validate_claims(claims, self._rules, now)  # raises the precise time error
+            cached = self.cache.get(token)
+            if cached is not None:  # outside its time window: raise the precise error
+                return validate_claims(msgspec.json.decode(cached[0]), self._rules, now)
         try:
             return self._decode(token, now, key)
         except SessionError:

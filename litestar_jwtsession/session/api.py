@@ -11,6 +11,7 @@ import uuid
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from litestar_jwtsession.jose.errors import ErrorCode, SessionError
+from litestar_jwtsession.session.admission import Admission
 from litestar_jwtsession.session.config import JWESessionConfig, JWSSessionConfig, SessionConfig
 from litestar_jwtsession.session.state import (
     RequestSessions,
@@ -43,7 +44,8 @@ __all__ = (
 )
 
 SCOPE_KEY = "litestar_jwtsession"
-"""ASGI scope key of the per-request :class:`RequestSessions`."""
+"""ASGI scope key of the per-request :class:`RequestSessions` (before the first session access:
+the plugin's :class:`SessionInstall` once the response started, or a guard's :class:`Admission`)."""
 
 ClaimsT = TypeVar("ClaimsT")
 ConfigT = TypeVar("ConfigT", bound=SessionConfig[Any])
@@ -55,7 +57,11 @@ def request_sessions(connection: ASGIConnection[Any, Any, Any, Any]) -> RequestS
     registry = scope.get(SCOPE_KEY)
     if type(registry) is RequestSessions:
         return registry
-    install = registry if registry is not None else _installed(connection)
+    admitted = registry if type(registry) is Admission else None  # a guard's cached read
+    if admitted is not None:
+        install = admitted.install
+    else:
+        install = registry if registry is not None else _installed(connection)
     if not isinstance(install, SessionInstall):
         raise SessionError(
             ErrorCode.SESSION_NOT_INSTALLED,
@@ -65,6 +71,7 @@ def request_sessions(connection: ASGIConnection[Any, Any, Any, Any]) -> RequestS
     created = RequestSessions(scope["headers"], writable=scope["type"] == "http", setup=install.setup)
     created.response_started = install.response_started
     created.finished = install.finished
+    created.admitted = admitted
     created.connection = connection
     scope[SCOPE_KEY] = created
     return created

@@ -38,22 +38,22 @@ request then carries no cookie session. 100 chunks of 4000 characters, h3's maxi
 _EPOCH = "Thu, 01 Jan 1970 00:00:00 GMT"
 
 
-_PARSED: dict[str, dict[str, str]] = {}
+_PARSED: dict[bytes, dict[str, str]] = {}
 _PARSED_MAX = 512
 _PARSED_MAX_HEADER = 8192  # longer headers are parsed on every request: the memo stays a few MiB
 
 
-def parse_cookie_value(header: str) -> dict[str, str]:
-    """:func:`parse_cookie_header` for one header value, memoised: a client sends the same
-    ``Cookie`` header on request after request. Bounded; the result must not be mutated."""
-    parsed = _PARSED.get(header)
+def parse_cookie_value(raw: bytes) -> dict[str, str]:
+    """:func:`parse_cookie_header` for one raw (ASGI) header value, memoised: a client sends the
+    same ``Cookie`` header on request after request. Bounded; the result must not be mutated."""
+    parsed = _PARSED.get(raw)
     if parsed is None:
-        parsed = parse_cookie_header((header,))
-        if len(header) > _PARSED_MAX_HEADER:
+        parsed = parse_cookie_header((raw.decode("latin-1"),))
+        if len(raw) > _PARSED_MAX_HEADER:
             return parsed
         if len(_PARSED) >= _PARSED_MAX:
             del _PARSED[next(iter(_PARSED))]
-        _PARSED[header] = parsed
+        _PARSED[raw] = parsed
     return parsed
 
 

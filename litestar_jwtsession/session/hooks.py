@@ -75,15 +75,20 @@ class SessionHooks:
         async def reissue(event: HookEvent) -> None: ...
     """
 
-    __slots__ = ("_hooks",)
+    __slots__ = ("_hooks", "hooks_reads")
 
     def __init__(self) -> None:
         self._hooks: dict[HookName, list[HookFn]] = {}
+        self.hooks_reads = False
+        """Whether a valid token's read runs a hook (``on_read`` or ``on_key_lookup``); kept as an
+        attribute because the guard's cached read checks it on every request."""
 
     def _register(self, name: HookName, fn: F) -> F:
         if not callable(fn):
             raise TypeError(f"{name} hook must be callable, got {fn!r}")
         self._hooks.setdefault(name, []).append(fn)
+        if name in ("on_read", "on_key_lookup"):
+            self.hooks_reads = True
         return fn
 
     def on_read(self, fn: F) -> F:

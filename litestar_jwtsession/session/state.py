@@ -30,10 +30,18 @@ from litestar_jwtsession.session.csrf import SAFE_METHODS, csrf_token, tokens_ma
 from litestar_jwtsession.session.hooks import HookEvent
 
 if TYPE_CHECKING:
+    from litestar_jwtsession.session.admission import Admission
     from litestar_jwtsession.session.config import SessionConfig
     from litestar_jwtsession.session.revocation import SessionStore
 
-__all__ = ("RequestSessions", "Session", "SessionInstall", "SessionSnapshot", "SessionUpdate")
+__all__ = (
+    "RequestSessions",
+    "Session",
+    "SessionInstall",
+    "SessionSnapshot",
+    "SessionUpdate",
+    "convert_claims",
+)
 
 ClaimsT = TypeVar("ClaimsT")
 
@@ -92,6 +100,7 @@ class RequestSessions:
         "_cookies",
         "_headers",
         "_index",
+        "admitted",
         "connection",
         "finished",
         "response_started",
@@ -110,6 +119,7 @@ class RequestSessions:
         self.connection: Any = None
         self.sessions: dict[str, Session[Any]] = {}
         self.finished: Mapping[str, Session[Any]] | None = None  # see ``SessionInstall.finished``
+        self.admitted: Admission | None = None  # a guard's cached read, taken over by its session
 
     def _header_index(self) -> dict[bytes, bytes]:
         # one pass in C: reversed, so the first value of a repeated header wins
@@ -129,10 +139,14 @@ class RequestSessions:
             index = self._index or self._header_index()
             if len(index) == len(self._headers):  # no repeated header: one Cookie header at most
                 value = index.get(b"cookie")
-                cookies = {} if value is None else parse_cookie_value(value.decode("latin-1"))
+                cookies = {} if value is None else parse_cookie_value(value)
             else:  # one Cookie header is the rule (HTTP/1.1); HTTP/2 may split it
-                values = [value.decode("latin-1") for key, value in self._headers if key == b"cookie"]
-                cookies = parse_cookie_value(values[0]) if len(values) == 1 else parse_cookie_header(values)
+                values = [value for key, value in self._headers if key == b"cookie"]
+                cookies = (
+                    parse_cookie_value(values[0])
+                    if len(values) == 1
+                    else parse_cookie_header([value.decode("latin-1") for value in values])
+                )
             self._cookies = cookies
         return cookies
 
@@ -141,6 +155,9 @@ class RequestSessions:
         session = self.sessions.get(config.name)
         if session is None:
             session = self.sessions[config.name] = Session(config, self)
+            admitted = self.admitted
+            if admitted is not None and admitted.config is config:
+                session._admit(admitted.token, admitted.claims, admitted.typed)
         return session
 
     def release(self) -> None:
@@ -323,7 +340,7 @@ class Session(Generic[ClaimsT]):
         """Signature or decryption and claims, typed claims, CSRF (cookie-borne tokens)."""
         config = self.config
         claims = config.codec.decode(token, now=config.clock(), key=key)
-        typed = claims if config.claims is None else self._convert(claims)
+        typed = claims if config.claims is None else convert_claims(config, claims)
         if from_cookie and config.csrf:
             self._check_csrf(claims.get("jti"))
         return claims, typed
@@ -413,6 +430,14 @@ class Session(Generic[ClaimsT]):
         await self._while_reading(hooks.fire("on_expire", self._event(session=expired, error=error)))
         return False
 
+    def _admit(self, token: str, claims: dict[str, Any], typed: Any) -> None:
+        """Take over a cookie token a guard admitted from the cache (see ``session.admission``):
+        the read is done, with the outcome :meth:`load` would have had."""
+        self._token_from_cookie = True
+        self._incoming = claims
+        self._apply(claims, typed, token)
+        self._loaded = True
+
     def _apply(self, claims: dict[str, Any], typed: Any, token: str) -> None:
         iat = claims["iat"]
         exp = claims.get("exp")
@@ -432,17 +457,6 @@ class Session(Generic[ClaimsT]):
         self.data = data
         self.token = token
         self._claims = typed
-
-    def _convert(self, claims: dict[str, Any]) -> Any:
-        struct = self.config.claims
-        if struct is None:
-            return claims
-        try:
-            return msgspec.convert(claims, struct, strict=False)
-        except msgspec.ValidationError as exc:
-            raise SessionError(
-                ErrorCode.CLAIMS_CONVERSION, f"claims do not match {struct.__name__}: {exc}"
-            ) from exc
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -476,7 +490,7 @@ class Session(Generic[ClaimsT]):
         if max_age is not None:
             claims["exp"] = iat + max_age
         try:
-            typed = self._convert(claims)
+            typed = convert_claims(self.config, claims)
             token = config.encode_token(claims)
             if config.cookie_spec is not None:
                 config.cookie_spec.check_fits(token)
@@ -635,6 +649,19 @@ class Session(Generic[ClaimsT]):
 
     def __repr__(self) -> str:
         return f"Session(name={self.config.name!r}, id={self.id!r}, data={self.data!r})"
+
+
+def convert_claims(config: SessionConfig[Any], claims: dict[str, Any]) -> Any:
+    """``claims`` as an instance of ``config.claims`` (or unchanged without one)."""
+    struct = config.claims
+    if struct is None:
+        return claims
+    try:
+        return msgspec.convert(claims, struct, strict=False)
+    except msgspec.ValidationError as exc:
+        raise SessionError(
+            ErrorCode.CLAIMS_CONVERSION, f"claims do not match {struct.__name__}: {exc}"
+        ) from exc
 
 
 def _ms(seconds: Any) -> int | None:

@@ -155,13 +155,13 @@ def test_cookie_header_over_the_cap_is_ignored(client: TestClient[Any]) -> None:
 
 
 def test_only_small_cookie_headers_are_memoised() -> None:
-    small = "a=1; b=2; memo-test=1"
-    big = "a=" + "x" * 9000 + "; memo-test=2"
+    small = b"a=1; b=2; memo-test=1"
+    big = b"a=" + b"x" * 9000 + b"; memo-test=2"
     assert parse_cookie_value(small)["b"] == "2"
     assert parse_cookie_value(big)["memo-test"] == "2"
     assert small in cookies_module._PARSED
     assert big not in cookies_module._PARSED
-    assert parse_cookie_value("x=" + "y" * (MAX_COOKIE_HEADER_SIZE + 1)) == {}
+    assert parse_cookie_value(b"x=" + b"y" * (MAX_COOKIE_HEADER_SIZE + 1)) == {}
 
 
 def test_chunk_announcements_beyond_the_cap_read_nothing(client: TestClient[Any]) -> None:

@@ -1,0 +1,71 @@
+"""The guards' fast read: a session cookie that the verified-token cache vouches for.
+
+Most guarded requests carry one plain session cookie that an earlier request already verified.
+:func:`admit_cached` finds that cookie and takes its claims from the codec's cache, time checks
+included, without building the request's session objects: they are built later only if something
+asks for the session, and are then seeded with the :class:`Admission` instead of reading the token
+again. Every other case returns ``None`` and the full read (:meth:`Session.load`) decides, with
+its precise errors and its hooks: a token in the session header, a chunked or repeated cookie, a
+token the cache does not hold or whose time window has passed, a typed-claims mismatch, hooks that
+watch reads (``on_read``, ``on_key_lookup``), a revocation store, or a CSRF check to make.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from litestar_jwtsession.jose.errors import SessionError
+from litestar_jwtsession.session.cookies import CHUNK_MARKER, parse_cookie_value
+from litestar_jwtsession.session.csrf import SAFE_METHODS
+from litestar_jwtsession.session.state import SessionInstall, convert_claims
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from litestar_jwtsession.session.config import SessionConfig
+
+__all__ = ("Admission", "admit_cached")
+
+
+class Admission(NamedTuple):
+    """A cookie token admitted from the cache; kept in the ASGI scope until a session is built."""
+
+    install: SessionInstall
+    config: SessionConfig[Any]
+    token: str
+    claims: dict[str, Any]
+    typed: Any
+    """``claims`` converted to ``config.claims``, or ``claims`` itself."""
+
+
+def admit_cached(
+    install: SessionInstall, config: SessionConfig[Any], scope: Mapping[str, Any]
+) -> Admission | None:
+    """The admission of ``config``'s session cookie in the ASGI ``scope``, if the cache vouches for it."""
+    if config.cookie_spec is None or config.hooks.hooks_reads:
+        return None
+    if config.csrf and scope.get("method", "GET") not in SAFE_METHODS:  # (a WebSocket has no method)
+        return None
+    if getattr(install.setup, "session_store", None) is not None:
+        return None  # revocation is checked by the full read
+    headers = scope["headers"]
+    if type(headers) is not list:
+        return None
+    index = dict(reversed(headers))  # one pass in C; the first of a repeated header wins
+    if len(index) != len(headers) or (config.header_key is not None and config.header_key in index):
+        return None  # a repeated header (e.g. a split Cookie) or a session header
+    raw = index.get(b"cookie")
+    if raw is None:
+        return None
+    token = parse_cookie_value(raw).get(config.name)
+    if not token or token.startswith(CHUNK_MARKER):
+        return None
+    claims = config.codec.cache.claims(token, config.clock())
+    if claims is None:
+        return None
+    try:
+        typed = claims if config.claims is None else convert_claims(config, claims)
+    except SessionError:
+        return None
+    # tuple's own constructor: the one NamedTuple generates is a slower Python function
+    return tuple.__new__(Admission, (install, config, token, claims, typed))

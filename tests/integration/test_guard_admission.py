@@ -1,0 +1,339 @@
+"""The guards' cached read (``session.admission``): a cookie token seen before is admitted without
+building session objects, and the outcome is the one the full read would give."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import msgspec
+import pytest
+from litestar import Litestar, Request, get, post
+from litestar.di import NamedDependency
+from litestar.stores.memory import MemoryStore
+from litestar.testing import TestClient
+
+from litestar_jwtsession import (
+    ErrorCode,
+    JWESessionConfig,
+    JWSSessionConfig,
+    JWTSessionPlugin,
+    Session,
+    generate_jwk,
+    requires_scopes,
+    requires_session,
+)
+from litestar_jwtsession.session.admission import Admission
+from litestar_jwtsession.session.api import SCOPE_KEY
+from litestar_jwtsession.session.csrf import csrf_token
+from tests.helpers import FakeClock
+
+BASE_URL = "https://testserver.local"
+HS256 = generate_jwk("HS256")
+NOW = 1_750_000_000.0
+
+
+def mint(config: JWSSessionConfig[Any], data: dict[str, Any], *, iat: float = NOW, ttl: int = 60) -> str:
+    return config.encode_token({**data, "jti": str(uuid.uuid4()), "iat": int(iat), "exp": int(iat) + ttl})
+
+
+class Counted:
+    """Counts the codec's full decodes (signature checks) of one config."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, config: JWSSessionConfig[Any]) -> None:
+        self.calls = 0
+        original = config.codec._decode
+
+        def counting(*args: Any, **kwargs: Any) -> Any:
+            self.calls += 1
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(config.codec, "_decode", counting)
+
+
+def app_for(config: JWSSessionConfig[Any], **plugin: Any) -> Litestar:
+    @get("/peek", guards=[requires_scopes("read")])
+    async def peek(request: Request[Any, Any, Any]) -> dict[str, Any]:
+        # a handler that never touches the session: what the guard left in the scope
+        return {"kind": type(request.scope.get(SCOPE_KEY)).__name__, "auth": request.auth}  # type: ignore[call-overload]
+
+    @get("/session", guards=[requires_session(), requires_scopes("read")])
+    async def session_route(
+        access: NamedDependency[Session[Any]], request: Request[Any, Any, Any]
+    ) -> dict[str, Any]:
+        return {
+            "id": access.id,
+            "data": access.data,
+            "created_at": access.created_at,
+            "expires_at": access.expires_at,
+            "same_claims": access.claims is request.auth,
+        }
+
+    @post("/update", guards=[requires_scopes("read")], status_code=200)
+    async def update(access: NamedDependency[Session[Any]]) -> dict[str, Any]:
+        old = access.id
+        await access.update({"seen": True})
+        return {"old": old, "new": access.id, "data": access.data}
+
+    @post("/logout", guards=[requires_session()], status_code=200)
+    async def logout(access: NamedDependency[Session[Any]]) -> None:
+        await access.clear()
+
+    return Litestar(
+        [peek, session_route, update, logout], plugins=[JWTSessionPlugin(access=config, **plugin)]
+    )
+
+
+def client(app: Litestar, token: str) -> TestClient[Any]:
+    test_client = TestClient(app, base_url=BASE_URL)
+    test_client.cookies.set("access", token)
+    return test_client
+
+
+def test_a_cookie_seen_before_is_admitted_without_session_objects_or_cryptography(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config = JWSSessionConfig(key=HS256, name="access", clock=FakeClock(NOW))
+    counted = Counted(monkeypatch, config)
+    token = mint(config, {"sub": "ada", "scope": ["read"]})
+    with client(app_for(config), token) as test_client:
+        first = test_client.get("/peek")
+        assert first.status_code == 200
+        assert first.json()["kind"] == "RequestSessions"  # first sight: the full read verified it
+        assert counted.calls == 1
+        second = test_client.get("/peek")
+        assert second.status_code == 200
+        assert second.json()["kind"] == "Admission"
+        assert second.json()["auth"] == first.json()["auth"]
+        assert second.json()["auth"]["scope"] == ["read"]
+        assert counted.calls == 1  # no second signature check
+        assert "set-cookie" not in second.headers
+
+
+def test_a_session_built_after_an_admission_is_the_one_the_full_read_gives(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config = JWSSessionConfig(key=HS256, name="access", clock=FakeClock(NOW))
+    counted = Counted(monkeypatch, config)
+    token = mint(config, {"sub": "ada", "scope": ["read"]})
+    with client(app_for(config), token) as test_client:
+        full = test_client.get("/session").json()
+        admitted = test_client.get("/session").json()
+    assert admitted == full
+    assert admitted["data"] == {"sub": "ada", "scope": ["read"]}
+    assert admitted["created_at"] == int(NOW) * 1000
+    assert admitted["expires_at"] == (int(NOW) + 60) * 1000
+    assert admitted["same_claims"] is True  # one decoded payload for the guard and the handler
+    assert counted.calls == 1
+
+
+def test_an_admitted_session_can_be_updated_and_cleared() -> None:
+    config = JWSSessionConfig(key=HS256, name="access", clock=FakeClock(NOW))
+    token = mint(config, {"sub": "ada", "scope": ["read"]})
+    app = app_for(config)
+    with client(app, token) as test_client:
+        test_client.get("/peek")  # now cached
+        updated = test_client.post("/update")
+        assert updated.status_code == 200
+        body = updated.json()
+        assert body["old"] is not None
+        assert body["new"] != body["old"]
+        assert body["data"] == {"sub": "ada", "scope": ["read"], "seen": True}
+        assert updated.headers["set-cookie"].startswith("access=")
+    with client(app, token) as test_client:
+        test_client.get("/peek")
+        cleared = test_client.post("/logout")
+        assert cleared.status_code == 200
+        assert cleared.headers["set-cookie"].startswith("access=;")
+
+
+def test_an_expired_token_is_refused_on_a_cache_hit_with_on_expire() -> None:
+    clock = FakeClock(NOW)
+    config = JWSSessionConfig(key=HS256, name="access", clock=clock)
+    expired: list[str | None] = []
+    config.hooks.on_expire(lambda event: expired.append(event.session.id))
+    token = mint(config, {"sub": "ada", "scope": ["read"]}, ttl=10)
+    with client(app_for(config), token) as test_client:
+        assert test_client.get("/peek").status_code == 200
+        clock.now = NOW + 10  # exp == now: expired
+        refused = test_client.get("/peek")
+    assert refused.status_code == 401
+    assert len(expired) == 1
+    assert expired[0] is not None
+    assert refused.headers["set-cookie"].startswith("access=;")  # the lapsed cookie is dropped
+
+
+def test_on_read_still_fires_for_every_request_with_a_cached_token() -> None:
+    config = JWSSessionConfig(key=HS256, name="access", clock=FakeClock(NOW))
+    reads: list[str] = []
+    config.hooks.on_read(lambda event: reads.append(event.session.id))
+    token = mint(config, {"sub": "ada", "scope": ["read"]})
+    with client(app_for(config), token) as test_client:
+        for _ in range(3):
+            response = test_client.get("/peek")
+            assert response.status_code == 200
+            assert response.json()["kind"] == "RequestSessions"
+    assert len(reads) == 3
+    assert len(set(reads)) == 1
+
+
+def test_csrf_is_checked_on_unsafe_requests_with_a_cached_token() -> None:
+    config = JWSSessionConfig(key=HS256, name="access", clock=FakeClock(NOW), csrf=True)
+    errors: list[str] = []
+    config.hooks.on_error(lambda event: errors.append(event.error.code))
+    token = mint(config, {"sub": "ada", "scope": ["read"]})
+    with client(app_for(config), token) as test_client:
+        test_client.get("/peek")
+        assert test_client.get("/peek").json()["kind"] == "Admission"  # GET is safe: admitted
+        forged = test_client.post("/update")
+        assert forged.status_code == 401
+        assert errors == [ErrorCode.CSRF_TOKEN_INVALID]
+        jti = config.codec.decode(token, now=NOW)["jti"]
+        good = test_client.post("/update", headers={"x-csrf-token": csrf_token(config.csrf_key, jti)})
+        assert good.status_code == 200
+
+
+def test_the_session_header_wins_over_a_cached_cookie() -> None:
+    config = JWSSessionConfig(key=HS256, name="access", clock=FakeClock(NOW))
+    cookie = mint(config, {"sub": "cookie-user", "scope": ["read"]})
+    header = mint(config, {"sub": "header-user", "scope": ["read"]})
+    with client(app_for(config), cookie) as test_client:
+        assert test_client.get("/peek").json()["auth"]["sub"] == "cookie-user"
+        assert test_client.get("/peek").json()["kind"] == "Admission"
+        response = test_client.get("/peek", headers={"x-access-session": f"Bearer {header}"})
+    assert response.json()["auth"]["sub"] == "header-user"
+    assert response.json()["kind"] == "RequestSessions"
+
+
+def test_scopes_of_a_cached_token_are_checked_on_every_request() -> None:
+    config = JWSSessionConfig(key=HS256, name="access", clock=FakeClock(NOW))
+    token = mint(config, {"sub": "ada", "scope": ["write"]})
+    with client(app_for(config), token) as test_client:
+        statuses = [test_client.get("/peek").status_code for _ in range(3)]
+    assert statuses == [403, 403, 403]
+
+
+def test_a_revoked_token_is_refused_on_a_cache_hit() -> None:
+    config = JWSSessionConfig(key=HS256, name="access", clock=FakeClock(NOW))
+    refresh = JWESessionConfig(key=generate_jwk("A256KW"), name="refresh", clock=FakeClock(NOW))
+    app = app_for(config, refresh=refresh, store=MemoryStore())
+    token = mint(config, {"sub": "ada", "scope": ["read"]})
+    with client(app, token) as thief:
+        assert thief.get("/peek").status_code == 200
+        assert thief.get("/peek").json()["kind"] == "RequestSessions"  # with a store: full reads
+    with client(app, token) as owner:
+        assert owner.post("/logout").status_code == 200  # revokes the token
+    with client(app, token) as thief:
+        refused = thief.get("/peek")
+    assert refused.status_code == 401
+
+
+class Claims(msgspec.Struct):
+    sub: str
+    scope: list[str]
+
+
+def test_typed_claims_are_admitted_as_the_struct_and_mismatches_refused_every_time() -> None:
+    config = JWSSessionConfig(key=HS256, name="access", clock=FakeClock(NOW), claims=Claims)
+
+    @get("/who", guards=[requires_scopes("read")])
+    async def who(request: Request[Any, Any, Any]) -> dict[str, Any]:
+        claims = request.auth
+        assert isinstance(claims, Claims)
+        return {"sub": claims.sub, "kind": type(request.scope.get(SCOPE_KEY)).__name__}  # type: ignore[call-overload]
+
+    app = Litestar([who], plugins=[JWTSessionPlugin(access=config)])
+    good = mint(config, {"sub": "ada", "scope": ["read"]})
+    with client(app, good) as test_client:
+        assert test_client.get("/who").json() == {"sub": "ada", "kind": "RequestSessions"}
+        assert test_client.get("/who").json() == {"sub": "ada", "kind": "Admission"}
+    errors: list[str] = []
+    config.hooks.on_error(lambda event: errors.append(event.error.code))
+    bad = mint(config, {"sub": 42, "scope": ["read"]})
+    with client(app, bad) as test_client:
+        statuses = [test_client.get("/who").status_code for _ in range(2)]
+    assert statuses == [401, 401]
+    assert errors == [ErrorCode.CLAIMS_CONVERSION] * 2
+
+
+def test_two_guards_share_one_admission(monkeypatch: pytest.MonkeyPatch) -> None:
+    config = JWSSessionConfig(key=HS256, name="access", clock=FakeClock(NOW))
+    counted = Counted(monkeypatch, config)
+    token = mint(config, {"sub": "ada", "scope": ["read"]})
+    with client(app_for(config), token) as test_client:
+        test_client.get("/peek")
+        response = test_client.get("/session")  # requires_session() and requires_scopes("read")
+    assert response.status_code == 200
+    assert response.json()["same_claims"] is True
+    assert counted.calls == 1
+
+
+async def test_a_split_cookie_header_takes_the_full_read() -> None:
+    config = JWSSessionConfig(key=HS256, name="access", clock=FakeClock(NOW))
+    token = mint(config, {"sub": "ada", "scope": ["read"]})
+    app = app_for(config)
+    # HTTP/2 may send several Cookie headers; test clients join them, so call the app directly
+    headers = [(b"cookie", b"theme=dark"), (b"cookie", f"access={token}".encode())]
+    for _ in range(2):
+        status, body = await raw_get(app, "/peek", headers)
+        assert status == 200
+        assert msgspec.json.decode(body)["kind"] == "RequestSessions"
+
+
+async def raw_get(app: Litestar, path: str, headers: list[tuple[bytes, bytes]]) -> tuple[int, bytes]:
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "2",
+        "method": "GET",
+        "scheme": "https",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": headers,
+        "client": ("127.0.0.1", 1),
+        "server": ("testserver.local", 443),
+        "state": {},
+    }
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)  # type: ignore[arg-type]
+    body = b"".join(message.get("body", b"") for message in sent[1:])
+    return sent[0]["status"], body
+
+
+def test_admission_declines_what_it_cannot_decide() -> None:
+    from litestar_jwtsession.session.admission import admit_cached
+    from litestar_jwtsession.session.state import SessionInstall
+
+    config = JWSSessionConfig(key=HS256, name="access", clock=FakeClock(NOW))
+    token = mint(config, {"sub": "ada"})
+    config.codec.decode(token, now=NOW)  # cached
+    install = SessionInstall(object())
+
+    def scope(*headers: tuple[bytes, bytes], method: str = "GET") -> dict[str, Any]:
+        return {"type": "http", "method": method, "headers": list(headers)}
+
+    cookie = (b"cookie", f"access={token}".encode())
+    admitted = admit_cached(install, config, scope(cookie))
+    assert isinstance(admitted, Admission)
+    assert admitted.token == token
+    assert admitted.claims["sub"] == "ada"
+    assert admit_cached(install, config, scope()) is None  # no cookie
+    assert admit_cached(install, config, scope((b"cookie", b"access=other"))) is None  # not cached
+    assert admit_cached(install, config, scope(cookie, (b"x-access-session", b"t"))) is None
+    assert admit_cached(install, config, scope(cookie, (b"accept", b"a"), (b"accept", b"b"))) is None
+    assert admit_cached(install, config, scope((b"cookie", b"access=__chunked__2"))) is None
+    assert admit_cached(install, config, {"type": "http", "headers": (cookie,)}) is None  # not a list
+    with_store = SessionInstall(type("Setup", (), {"session_store": object()})())
+    assert admit_cached(with_store, config, scope(cookie)) is None
+    later = JWSSessionConfig(key=HS256, name="access", clock=FakeClock(NOW + 60))
+    later.codec.decode(token, now=NOW)
+    assert admit_cached(install, later, scope(cookie)) is None  # outside its time window
