@@ -1,8 +1,8 @@
 """``python -m benchmarks``: in-process ASGI benchmark with baselines measured in the same run.
 
-Scenarios are measured round-robin, several rounds each, and the best round of each is kept: on a
-shared, noisy machine the best round is the least disturbed one, and round-robin spreads any slow
-period over all scenarios alike.
+The scenarios take turns, one batch of requests each, and each keeps its fastest batch: on a
+shared, noisy machine the fastest batch is the least disturbed one, and taking turns spreads any
+slow period over all scenarios alike (see :func:`benchmarks.driver.fastest_batches`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import os
 import platform
 import warnings
 
-from benchmarks.driver import run_requests
+from benchmarks.driver import fastest_batches
 from benchmarks.scenarios import build_scenarios, forged_pbes2_rejection_ms
 
 RATIOS = [
@@ -40,8 +40,8 @@ RATIOS = [
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=0.6, help="length of one measuring round")
-    parser.add_argument("--rounds", type=int, default=5, help="rounds per scenario (best is kept)")
+    parser.add_argument("--seconds", type=float, default=30.0, help="total measuring time")
+    parser.add_argument("--batch", type=int, default=50, help="requests per timed batch")
     parser.add_argument("--only", default="", help="comma-separated substrings of scenario names to run")
     args = parser.parse_args()
     warnings.simplefilter("ignore")  # joserfc/PyJWT security warnings are not what we measure
@@ -50,17 +50,10 @@ def main() -> None:
     if args.only:
         wanted = [part.strip() for part in args.only.split(",")]
         scenarios = [s for s in scenarios if any(w in s.name for w in wanted)]
-    best: dict[str, float] = {}
-
-    async def measure() -> None:
-        for _ in range(args.rounds):
-            for scenario in scenarios:
-                rps = await run_requests(scenario.probe, args.seconds)
-                best[scenario.name] = max(best.get(scenario.name, 0.0), rps)
-
-    asyncio.run(measure())
+    rates = asyncio.run(fastest_batches([s.probe for s in scenarios], args.seconds, args.batch))
+    best = {scenario.name: rate for scenario, rate in zip(scenarios, rates, strict=True)}
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
-    print(f"in-process ASGI, {args.rounds} rounds x {args.seconds}s per scenario, best round kept\n")
+    print(f"in-process ASGI, scenarios in turns for {args.seconds:g} s, fastest batch of {args.batch} kept\n")
     print(f"{'scenario':44} {'req/s':>10} {'us/req':>9}")
     for scenario in scenarios:
         rps = best[scenario.name]
