@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -83,10 +84,10 @@ async def fastest_batches(
 ) -> list[float]:
     """Requests per second of each probe in its fastest batch of ``batch`` requests.
 
-    The probes take turns, one batch each, for about ``seconds`` in all, so a slow period of a
-    shared machine falls on all of them alike; the fastest batch of each is the least disturbed
-    one (the minimum of repeated timings, as ``timeit`` advises). The ratios between probes are
-    what is reported, and every probe is measured the same way.
+    The probes take turns, one batch each and in a new order every round, for about ``seconds`` in
+    all, so a slow period of a shared machine falls on all of them alike; the fastest batch of
+    each is the least disturbed one (the minimum of repeated timings, as ``timeit`` advises). The
+    ratios between probes are what is reported, and every probe is measured the same way.
     """
     for probe in probes:
         await check(probe)
@@ -95,8 +96,12 @@ async def fastest_batches(
     best = [0.0] * len(probes)
     clock = time.perf_counter
     deadline = clock() + seconds
+    order = list(range(len(probes)))
+    shuffle = random.Random(0).shuffle  # a new order each turn: no scenario always follows the same one
     while clock() < deadline:
-        for index, probe in enumerate(probes):
+        shuffle(order)
+        for index in order:
+            probe = probes[index]
             # untimed requests first: the batch before, of another scenario, leaves caches and
             # the allocator in its own state, which costs the first requests of the next one
             for _ in range(warmup):

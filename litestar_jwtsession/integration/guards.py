@@ -91,12 +91,24 @@ class SessionGuard:
     async def __call__(
         self, connection: ASGIConnection[Any, Any, Any, Any], route_handler: BaseRouteHandler
     ) -> None:
-        scope = connection.scope
+        scope: Any = connection.scope  # a dict: our key is not in its TypedDict
         opt = route_handler.opt
         if opt.get(SKIP_GUARD_OPT_KEY) or scope.get("method") == "OPTIONS":
             return  # opted out; or a CORS preflight, which carries no credentials
         state = scope.get(SCOPE_KEY)
-        admitted = self._cached_read(scope, opt) if state is None else self._admitted(state)
+        if state is None:  # the request's first session access: try the cached read
+            admitted = None
+            install = opt.get(SCOPE_KEY)  # the plugin marks every route it serves
+            if type(install) is SessionInstall:
+                resolved = self._resolved
+                config = (
+                    resolved[1] if resolved and resolved[0] is install.setup else self._config(install.setup)
+                )
+                admitted = admit_cached(install, config, scope)
+                if admitted is not None:
+                    scope[SCOPE_KEY] = admitted  # a session built later takes it over
+        else:
+            admitted = self._admitted(state)
         if admitted is not None:
             setup, claims = admitted.install.setup, admitted.typed
         else:
@@ -127,20 +139,6 @@ class SessionGuard:
         if resolved is None or resolved[0] is not setup:
             resolved = self._resolved = (setup, resolve_session_config(setup, self.session))
         return resolved[1]
-
-    def _cached_read(self, scope: Any, opt: Mapping[str, Any]) -> Admission | None:
-        """On the request's first session access: its session cookie, admitted from the
-        verified-token cache (see ``session.admission``), kept in the scope for later reads."""
-        install = opt.get(SCOPE_KEY)  # the plugin marks every route it serves
-        if type(install) is not SessionInstall:
-            return None
-        setup = install.setup
-        resolved = self._resolved
-        config = resolved[1] if resolved is not None and resolved[0] is setup else self._config(setup)
-        admitted = admit_cached(install, config, scope)
-        if admitted is not None:
-            scope[SCOPE_KEY] = admitted
-        return admitted
 
     def _admitted(self, state: Any) -> Admission | None:
         """Another guard's admission, if it is of this guard's session."""

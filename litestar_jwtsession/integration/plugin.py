@@ -24,7 +24,7 @@ from litestar_jwtsession.integration.guards import (
     reissue_from_refresh,
     resolve_session_config,
 )
-from litestar_jwtsession.integration.send_hook import SessionSendHook
+from litestar_jwtsession.integration.send_hook import session_send_hook
 from litestar_jwtsession.integration.stores import LitestarSessionStore
 from litestar_jwtsession.session.api import SCOPE_KEY, request_sessions
 from litestar_jwtsession.session.claims import SessionClaims
@@ -158,7 +158,7 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
         # in the app's state where no route matched
         app_config.state[SCOPE_KEY] = self._install
         # last, so the cookies go out after every other hook, on every response (errors too)
-        app_config.before_send.append(SessionSendHook(self._install))
+        app_config.before_send.append(session_send_hook(self._install))
         for config in self.configs:
             key = config.injection_key
             if key in app_config.dependencies:

@@ -18,31 +18,27 @@ from litestar_jwtsession.session.api import SCOPE_KEY
 from litestar_jwtsession.session.state import RequestSessions, SessionInstall
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from litestar.types import HTTPResponseStartEvent, Message, Scope
 
-__all__ = ("SessionSendHook",)
+__all__ = ("session_send_hook",)
 
 
-class SessionSendHook:
-    """Adds the Set-Cookie headers of a request's sessions to its response, then unlinks them.
+def session_send_hook(install: SessionInstall) -> Callable[[Message, Scope], Awaitable[None]]:
+    """The hook that adds the Set-Cookie headers of a request's sessions to its response, then
+    unlinks them. ``install`` is what the plugin installed. (A closure rather than an object with
+    ``__call__``: Litestar awaits it for every message of every response.)"""
+    # what a session access after the response started finds: sessions there are read-only
+    started = install._replace(response_started=True)
 
-    Args:
-        install: what the plugin installed (the marker found in the app's state).
-    """
-
-    __slots__ = ("_started",)
-
-    def __init__(self, install: SessionInstall) -> None:
-        # what a session access after the response started finds: sessions there are read-only
-        self._started = install._replace(response_started=True)
-
-    async def __call__(self, message: Message, scope: Scope) -> None:
+    async def add_session_cookies(message: Message, scope: Scope) -> None:
         kind = message["type"]
-        state = cast("dict[str, Any]", scope)
+        state: dict[str, Any] = scope  # type: ignore[assignment]  # (no cast call: this runs twice a request)
         if kind == "http.response.start":
             registry = state.get(SCOPE_KEY)
             if type(registry) is not RequestSessions:
-                state[SCOPE_KEY] = self._started
+                state[SCOPE_KEY] = started
                 return
             registry.response_started = True  # later writes cannot reach the client
             cookies = registry.set_cookie_headers() if registry.sessions else None
@@ -59,6 +55,8 @@ class SessionSendHook:
                 # so plain reference counting frees the request, not the cyclic collector (which
                 # would cost more than the whole session check). A later access (a background
                 # task) starts afresh, read-only, from the tokens the response ended with.
-                done = self._started
-                state[SCOPE_KEY] = SessionInstall(done.setup, True, done.exclude_opt_key, registry.sessions)
+                finished = (started.setup, True, started.exclude_opt_key, registry.sessions)
+                state[SCOPE_KEY] = tuple.__new__(SessionInstall, finished)  # (tuple's faster constructor)
                 registry.release()
+
+    return add_session_cookies

@@ -48,13 +48,15 @@ def admit_cached(
         return None
     if getattr(install.setup, "session_store", None) is not None:
         return None  # revocation is checked by the full read
-    headers = scope["headers"]
-    if type(headers) is not list:
-        return None
-    index = dict(reversed(headers))  # one pass in C; the first of a repeated header wins
-    if len(index) != len(headers) or (config.header_key is not None and config.header_key in index):
-        return None  # a repeated header (e.g. a split Cookie) or a session header
-    raw = index.get(b"cookie")
+    header_key = config.header_key
+    raw = None
+    for name, value in scope["headers"]:  # a plain loop beats building an index for one lookup
+        if name == b"cookie":
+            if raw is not None:
+                return None  # a split Cookie header (HTTP/2)
+            raw = value
+        elif name == header_key:
+            return None  # the session header wins over the cookie
     if raw is None:
         return None
     token = parse_cookie_value(raw).get(config.name)

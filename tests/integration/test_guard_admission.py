@@ -329,9 +329,9 @@ def test_admission_declines_what_it_cannot_decide() -> None:
     assert admit_cached(install, config, scope()) is None  # no cookie
     assert admit_cached(install, config, scope((b"cookie", b"access=other"))) is None  # not cached
     assert admit_cached(install, config, scope(cookie, (b"x-access-session", b"t"))) is None
-    assert admit_cached(install, config, scope(cookie, (b"accept", b"a"), (b"accept", b"b"))) is None
+    assert admit_cached(install, config, scope(cookie, (b"cookie", b"theme=dark"))) is None
+    assert admit_cached(install, config, scope(cookie, (b"accept", b"a"), (b"accept", b"b"))) is not None
     assert admit_cached(install, config, scope((b"cookie", b"access=__chunked__2"))) is None
-    assert admit_cached(install, config, {"type": "http", "headers": (cookie,)}) is None  # not a list
     with_store = SessionInstall(type("Setup", (), {"session_store": object()})())
     assert admit_cached(with_store, config, scope(cookie)) is None
     later = JWSSessionConfig(key=HS256, name="access", clock=FakeClock(NOW + 60))
