@@ -1,14 +1,15 @@
 """``python -m benchmarks.http``: the same comparisons over real HTTP (uvicorn + wrk).
 
 Each app runs in its own uvicorn process (one worker) on a free loopback port, loaded by ``wrk``
-from Debian's packages (one thread, 32 connections). Rounds alternate between apps and the best
-round of each is kept, as in the in-process benchmark.
+from Debian's packages (one thread, 32 connections). Rounds go through the apps in a new order each
+time and the best round of each is kept.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import random
 import re
 import shutil
 import socket
@@ -75,14 +76,17 @@ def _wrk(url: str, cookie: str | None, seconds: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=int, default=3)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--seconds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=6)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (Debian package 'wrk'): apt-get install -y wrk")
     best: dict[str, float] = {}
+    shuffle = random.Random(0).shuffle  # a new order each round, as in the in-process benchmark
+    targets = list(TARGETS)
     for _ in range(args.rounds):
-        for label, factory, path, cookie_name in TARGETS:
+        shuffle(targets)
+        for label, factory, path, cookie_name in targets:
             with _server(factory) as base:
                 cookie = None
                 if cookie_name:
