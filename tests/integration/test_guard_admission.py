@@ -337,3 +337,18 @@ def test_admission_declines_what_it_cannot_decide() -> None:
     later = JWSSessionConfig(key=HS256, name="access", clock=FakeClock(NOW + 60))
     later.codec.decode(token, now=NOW)
     assert admit_cached(install, later, scope(cookie)) is None  # outside its time window
+
+
+def test_a_token_cached_under_old_keys_is_refused_after_a_rekey() -> None:
+    old = JWSSessionConfig(key=HS256, name="access", clock=FakeClock(NOW))
+    token = mint(old, {"sub": "ada", "scope": ["read"]})
+    with client(app_for(old), token) as test_client:
+        assert test_client.get("/peek").status_code == 200
+        assert test_client.get("/peek").json()["kind"] == "Admission"
+    rekeyed = JWSSessionConfig(key=generate_jwk("HS256"), name="access", clock=FakeClock(NOW))
+    errors: list[str] = []
+    rekeyed.hooks.on_error(lambda event: errors.append(event.error.code))
+    with client(app_for(rekeyed), token) as test_client:
+        refused = test_client.get("/peek")
+    assert refused.status_code == 401
+    assert errors == [ErrorCode.JWS_SIGNATURE_INVALID]
