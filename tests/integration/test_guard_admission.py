@@ -51,6 +51,12 @@ class Counted:
         monkeypatch.setattr(config.codec, "_decode", counting)
 
 
+def counted_setup(monkeypatch: pytest.MonkeyPatch) -> tuple[JWSSessionConfig[Any], Counted, str]:
+    """An access config whose full decodes are counted, and a token of it with scope ``read``."""
+    config = JWSSessionConfig(key=HS256, name="access", clock=FakeClock(NOW))
+    return config, Counted(monkeypatch, config), mint(config, {"sub": "ada", "scope": ["read"]})
+
+
 def app_for(config: JWSSessionConfig[Any], **plugin: Any) -> Litestar:
     @get("/peek", guards=[requires_scopes("read")])
     async def peek(request: Request[Any, Any, Any]) -> dict[str, Any]:
@@ -93,9 +99,7 @@ def client(app: Litestar, token: str) -> TestClient[Any]:
 def test_a_cookie_seen_before_is_admitted_without_session_objects_or_cryptography(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    config = JWSSessionConfig(key=HS256, name="access", clock=FakeClock(NOW))
-    counted = Counted(monkeypatch, config)
-    token = mint(config, {"sub": "ada", "scope": ["read"]})
+    config, counted, token = counted_setup(monkeypatch)
     with client(app_for(config), token) as test_client:
         first = test_client.get("/peek")
         assert first.status_code == 200
@@ -113,9 +117,7 @@ def test_a_cookie_seen_before_is_admitted_without_session_objects_or_cryptograph
 def test_a_session_built_after_an_admission_is_the_one_the_full_read_gives(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    config = JWSSessionConfig(key=HS256, name="access", clock=FakeClock(NOW))
-    counted = Counted(monkeypatch, config)
-    token = mint(config, {"sub": "ada", "scope": ["read"]})
+    config, counted, token = counted_setup(monkeypatch)
     with client(app_for(config), token) as test_client:
         full = test_client.get("/session").json()
         admitted = test_client.get("/session").json()
@@ -257,9 +259,7 @@ def test_typed_claims_are_admitted_as_the_struct_and_mismatches_refused_every_ti
 
 
 def test_two_guards_share_one_admission(monkeypatch: pytest.MonkeyPatch) -> None:
-    config = JWSSessionConfig(key=HS256, name="access", clock=FakeClock(NOW))
-    counted = Counted(monkeypatch, config)
-    token = mint(config, {"sub": "ada", "scope": ["read"]})
+    config, counted, token = counted_setup(monkeypatch)
     with client(app_for(config), token) as test_client:
         test_client.get("/peek")
         response = test_client.get("/session")  # requires_session() and requires_scopes("read")
