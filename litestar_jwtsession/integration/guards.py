@@ -141,8 +141,8 @@ class SessionGuard:
         return resolved[1]
 
     def _admitted(self, state: Any) -> Admission | None:
-        """Another guard's admission, if it is of this guard's session."""
-        if type(state) is Admission and state.config is self._config(state.install.setup):
+        """Another guard's admission, if it is of this guard's session (sessions go by name)."""
+        if type(state) is Admission and state.config.name == self._config(state.install.setup).name:
             return state
         return None
 

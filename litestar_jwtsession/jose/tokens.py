@@ -298,7 +298,7 @@ class VerifiedTokenCache:
             return
         entries = self._entries
         if len(entries) >= self.size:
-            del entries[next(iter(entries))]  # the oldest entry goes first
+            entries.pop(next(iter(entries)), None)  # the oldest goes first (pop: threads may race)
         entries[token] = (payload, *_time_window(claims, rules))
 
     def clear(self) -> None:

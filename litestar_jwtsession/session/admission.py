@@ -35,7 +35,11 @@ class Admission(NamedTuple):
     token: str
     claims: dict[str, Any]
     typed: Any
-    """``claims`` converted to ``config.claims``, or ``claims`` itself."""
+    """``claims`` converted to ``config.claims``, or ``claims`` itself (``request.auth``)."""
+    state: dict[str, Any]
+    """A copy of ``claims`` taken at admission, which the session's ``id``, times and ``data``
+    come from: code that changes ``request.auth`` before the session is built (a user lookup,
+    a handler) does not change the session, as with the full read."""
 
 
 def admit_cached(
@@ -70,4 +74,4 @@ def admit_cached(
     except SessionError:
         return None
     # tuple's own constructor: the one NamedTuple generates is a slower Python function
-    return tuple.__new__(Admission, (install, config, token, claims, typed))
+    return tuple.__new__(Admission, (install, config, token, claims, typed, dict(claims)))

@@ -52,7 +52,7 @@ def parse_cookie_value(raw: bytes) -> dict[str, str]:
         if len(raw) > _PARSED_MAX_HEADER:
             return parsed
         if len(_PARSED) >= _PARSED_MAX:
-            del _PARSED[next(iter(_PARSED))]
+            _PARSED.pop(next(iter(_PARSED)), None)  # (pop: another thread may evict it too)
         _PARSED[raw] = parsed
     return parsed
 

@@ -81,7 +81,8 @@ class SessionHooks:
         self._hooks: dict[HookName, list[HookFn]] = {}
         self.hooks_reads = False
         """Whether a valid token's read runs a hook (``on_read`` or ``on_key_lookup``); kept as an
-        attribute because the guard's cached read checks it on every request."""
+        attribute because the guards' cached read checks it on every request. Set by the
+        registering methods, so register hooks through them."""
 
     def _register(self, name: HookName, fn: F) -> F:
         if not callable(fn):

@@ -154,10 +154,14 @@ class RequestSessions:
         """The session of ``config`` for this request, created on first use."""
         session = self.sessions.get(config.name)
         if session is None:
-            session = self.sessions[config.name] = Session(config, self)
             admitted = self.admitted
-            if admitted is not None and admitted.config is config:
-                session._admit(admitted.token, admitted.claims, admitted.typed)
+            if admitted is not None and admitted.config.name == config.name:
+                # the session the guard's read would have built: with the guard's config
+                session = Session(admitted.config, self)
+                session._admit(admitted)
+            else:
+                session = Session(config, self)
+            self.sessions[config.name] = session
         return session
 
     def release(self) -> None:
@@ -430,12 +434,12 @@ class Session(Generic[ClaimsT]):
         await self._while_reading(hooks.fire("on_expire", self._event(session=expired, error=error)))
         return False
 
-    def _admit(self, token: str, claims: dict[str, Any], typed: Any) -> None:
+    def _admit(self, admitted: Admission) -> None:
         """Take over a cookie token a guard admitted from the cache (see ``session.admission``):
-        the read is done, with the outcome :meth:`load` would have had."""
+        the read is done, with the outcome :meth:`load` would have had when the guard ran."""
         self._token_from_cookie = True
-        self._incoming = claims
-        self._apply(claims, typed, token)
+        self._incoming = admitted.claims
+        self._apply(admitted.state, admitted.typed, admitted.token)
         self._loaded = True
 
     def _apply(self, claims: dict[str, Any], typed: Any, token: str) -> None:

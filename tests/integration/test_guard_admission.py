@@ -3,6 +3,7 @@ building session objects, and the outcome is the one the full read would give.""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from typing import Any
 
@@ -22,6 +23,7 @@ from litestar_jwtsession import (
     generate_jwk,
     requires_scopes,
     requires_session,
+    use_jws_session,
 )
 from litestar_jwtsession.session.admission import Admission
 from litestar_jwtsession.session.api import SCOPE_KEY
@@ -352,3 +354,88 @@ def test_a_token_cached_under_old_keys_is_refused_after_a_rekey() -> None:
         refused = test_client.get("/peek")
     assert refused.status_code == 401
     assert errors == [ErrorCode.JWS_SIGNATURE_INVALID]
+
+
+# --------------------------------------------------------------------------- same outcome as the full read
+
+
+def first_and_cached(app: Litestar, token: str, method: str, path: str) -> tuple[Any, Any]:
+    """The same request twice: the first takes the full read, the second the cached admission."""
+    with client(app, token) as test_client:
+        return test_client.request(method, path), test_client.request(method, path)
+
+
+def test_a_handler_reading_with_a_modified_copy_of_the_config_gets_the_guards_session() -> None:
+    config = JWSSessionConfig(key=HS256, name="access", clock=FakeClock(NOW))
+    expired: list[Any] = []
+    config.hooks.on_expire(lambda event: expired.append(event.session.id))
+
+    @get("/copy", guards=[requires_session()])
+    async def read_with_copy(request: Request[Any, Any, Any]) -> dict[str, Any]:
+        kind = type(request.scope.get(SCOPE_KEY)).__name__  # type: ignore[call-overload]
+        # sessions go by name: a copy with another clock shares the session the guard read
+        session = await use_jws_session(request, dataclasses.replace(config, clock=FakeClock(NOW + 120)))
+        return {"kind": kind, "valid": session.is_valid}
+
+    app = Litestar([read_with_copy], plugins=[JWTSessionPlugin(access=config)])
+    full, cached = first_and_cached(app, mint(config, {"sub": "ada"}), "GET", "/copy")
+    assert full.json() == {"kind": "RequestSessions", "valid": True}
+    assert cached.json() == {"kind": "Admission", "valid": True}
+    assert "set-cookie" not in full.headers
+    assert "set-cookie" not in cached.headers
+    assert expired == []
+
+
+def test_a_guard_on_a_modified_copy_of_the_config_hands_the_session_its_config() -> None:
+    config = JWSSessionConfig(key=HS256, name="access", clock=FakeClock(NOW))
+    with_max_age = dataclasses.replace(config, max_age=3600)
+
+    @post("/renew", guards=[requires_session(with_max_age)], status_code=200)
+    async def renew(access: NamedDependency[Session[Any]]) -> dict[str, Any]:
+        await access.update({"renewed": True})
+        return {"guard_config": access.config is with_max_age, "expires_at": access.expires_at}
+
+    app = Litestar([renew], plugins=[JWTSessionPlugin(access=config)])
+    full, cached = first_and_cached(app, mint(config, {"sub": "ada"}), "POST", "/renew")
+    expected = {"guard_config": True, "expires_at": (int(NOW) + 3600) * 1000}
+    assert full.json() == expected
+    assert cached.json() == expected
+    assert "Expires=" in full.headers["set-cookie"]
+    assert "Expires=" in cached.headers["set-cookie"]
+
+
+def test_claims_changed_by_a_user_lookup_do_not_reach_the_session() -> None:
+    config = JWSSessionConfig(key=HS256, name="access", clock=FakeClock(NOW))
+
+    async def retrieve_user(claims: dict[str, Any], connection: Any) -> object:
+        user = claims["user"] = object()  # kept on the claims, and not JSON
+        return user
+
+    @post("/touch", guards=[requires_session()], status_code=200)
+    async def touch(access: NamedDependency[Session[Any]]) -> dict[str, Any]:
+        keys = sorted(access.data)
+        await access.update({"seen": True})
+        return {"keys": keys, "updated": sorted(access.data)}
+
+    app = Litestar([touch], plugins=[JWTSessionPlugin(access=config, retrieve_user_handler=retrieve_user)])
+    full, cached = first_and_cached(app, mint(config, {"sub": "ada"}), "POST", "/touch")
+    assert full.json() == {"keys": ["sub"], "updated": ["seen", "sub"]}
+    assert cached.json() == full.json()
+
+
+def test_a_handler_changing_request_auth_does_not_change_the_session() -> None:
+    config = JWSSessionConfig(key=HS256, name="access", clock=FakeClock(NOW))
+    token = mint(config, {"sub": "ada"})
+
+    @get("/auth", guards=[requires_session()])
+    async def change_auth(request: Request[Any, Any, Any]) -> dict[str, Any]:
+        request.auth["jti"] = "spoofed"
+        request.auth["extra"] = 1
+        session = await use_jws_session(request, config)
+        return {"id": session.id, "data": session.data}
+
+    app = Litestar([change_auth], plugins=[JWTSessionPlugin(access=config)])
+    full, cached = first_and_cached(app, token, "GET", "/auth")
+    assert full.json()["id"] != "spoofed"
+    assert full.json()["data"] == {"sub": "ada"}
+    assert cached.json() == full.json()
