@@ -115,7 +115,9 @@ class SessionGuard:
             setup, claims = await self._read(connection)
         scopes = self.scopes
         if scopes:
-            granted = _scope_claim(claims)
+            granted = claims.get("scope") if type(claims) is dict else None
+            if type(granted) is not list:  # a list is what JSON gives; anything else is normalised
+                granted = _scope_claim(claims)
             try:
                 refused = scopes.isdisjoint(granted) if self.any_of else not scopes.issubset(granted)
             except TypeError:  # unhashable members (e.g. a nested list): keep the strings only

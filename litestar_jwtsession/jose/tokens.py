@@ -281,16 +281,17 @@ class VerifiedTokenCache:
         """``(payload, valid_from, valid_before, valid_until)`` of a verified token, if cached."""
         return self._entries.get(token)
 
-    def claims(self, token: str, now: float) -> dict[str, Any] | None:
-        """The claims of a cached token that are still valid at ``now``; ``None`` when the token
-        is not cached or its claims would fail a time check (the full decode then says why)."""
+    def payload(self, token: str, now: float) -> bytes | None:
+        """The JSON payload of a cached token whose claims are still valid at ``now``; ``None``
+        when the token is not cached or its claims would fail a time check (the full decode then
+        says why). Bytes, so every caller decodes a fresh copy of the claims."""
         cached = self._entries.get(token)
         if cached is None:
             return None
         payload, valid_from, valid_before, valid_until = cached
         rounded = math.floor(now + 0.5)  # as in validate_claims
         if valid_from <= rounded < valid_before and rounded <= valid_until:
-            return msgspec.json.decode(payload)  # type: ignore[no-any-return]
+            return payload
         return None
 
     def put(self, token: str, payload: bytes, claims: dict[str, Any], rules: ClaimRules) -> None:
@@ -369,9 +370,9 @@ class _Codec:
         """
         # Tokens opened with a key-lookup result are never cached: the hook may answer differently.
         if key is None and type(token) is str:  # checked first: this is the per-request path
-            claims = self.cache.claims(token, now)
-            if claims is not None:
-                return claims
+            payload = self.cache.payload(token, now)
+            if payload is not None:
+                return msgspec.json.decode(payload)  # type: ignore[no-any-return]
             cached = self.cache.get(token)
             if cached is not None:  # outside its time window: raise the precise error
                 return validate_claims(msgspec.json.decode(cached[0]), self._rules, now)

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+import msgspec
+
 from litestar_jwtsession.jose.errors import SessionError
 from litestar_jwtsession.session.cookies import CHUNK_MARKER, parse_cookie_value
 from litestar_jwtsession.session.csrf import SAFE_METHODS
@@ -36,10 +38,10 @@ class Admission(NamedTuple):
     claims: dict[str, Any]
     typed: Any
     """``claims`` converted to ``config.claims``, or ``claims`` itself (``request.auth``)."""
-    state: dict[str, Any]
-    """A copy of ``claims`` taken at admission, which the session's ``id``, times and ``data``
-    come from: code that changes ``request.auth`` before the session is built (a user lookup,
-    a handler) does not change the session, as with the full read."""
+    payload: bytes
+    """The verified JSON payload. A session built later takes its ``id``, times and ``data`` from
+    a fresh decoding of it, so code that changes ``request.auth`` before then (a user lookup, a
+    handler) does not change the session, as with the full read."""
 
 
 def admit_cached(
@@ -66,12 +68,13 @@ def admit_cached(
     token = parse_cookie_value(raw).get(config.name)
     if not token or token.startswith(CHUNK_MARKER):
         return None
-    claims = config.codec.cache.claims(token, config.clock())
-    if claims is None:
+    payload = config.codec.cache.payload(token, config.clock())
+    if payload is None:
         return None
+    claims: dict[str, Any] = msgspec.json.decode(payload)
     try:
         typed = claims if config.claims is None else convert_claims(config, claims)
     except SessionError:
         return None
     # tuple's own constructor: the one NamedTuple generates is a slower Python function
-    return tuple.__new__(Admission, (install, config, token, claims, typed, dict(claims)))
+    return tuple.__new__(Admission, (install, config, token, claims, typed, payload))

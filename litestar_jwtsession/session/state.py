@@ -439,7 +439,7 @@ class Session(Generic[ClaimsT]):
         the read is done, with the outcome :meth:`load` would have had when the guard ran."""
         self._token_from_cookie = True
         self._incoming = admitted.claims
-        self._apply(admitted.state, admitted.typed, admitted.token)
+        self._apply(msgspec.json.decode(admitted.payload), admitted.typed, admitted.token)
         self._loaded = True
 
     def _apply(self, claims: dict[str, Any], typed: Any, token: str) -> None:
