@@ -42,8 +42,6 @@ SessionRef = str | SessionConfig[Any] | None
 
 def _scope_claim(claims: Any) -> list[Any] | tuple[Any, ...] | set[Any] | frozenset[Any]:
     value = claims.get("scope") if type(claims) is dict else getattr(claims, "scope", None)
-    if type(value) is list:  # what JSON gives: checked first, this runs per request
-        return value
     if isinstance(value, str):
         return value.split()
     if isinstance(value, list | tuple | set | frozenset):
@@ -100,11 +98,7 @@ class SessionGuard:
             admitted = None
             install = opt.get(SCOPE_KEY)  # the plugin marks every route it serves
             if type(install) is SessionInstall:
-                resolved = self._resolved
-                config = (
-                    resolved[1] if resolved and resolved[0] is install.setup else self._config(install.setup)
-                )
-                admitted = admit_cached(install, config, scope)
+                admitted = admit_cached(install, self._config(install.setup), scope)
                 if admitted is not None:
                     scope[SCOPE_KEY] = admitted  # a session built later takes it over
         else:

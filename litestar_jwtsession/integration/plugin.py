@@ -200,14 +200,7 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
         """
         if self.session_store is None:
             raise ImproperlyConfiguredException("revoke_subject needs JWTSessionPlugin(store=...)")
-        if config is None:
-            configs: tuple[SessionConfig[Any], ...] = self.configs
-        elif isinstance(config, str):
-            if config not in self.by_name:
-                raise ImproperlyConfiguredException(f"no session named {config!r} is registered")
-            configs = (self.by_name[config],)
-        else:
-            configs = (config,)
+        configs = self.configs if config is None else (resolve_session_config(self, config),)
         for each in configs:
             await self.session_store.revoke_subject(connection_or_app, each, sub)
 
