@@ -10,7 +10,7 @@ from typing import Any
 
 from litestar import Litestar
 
-__all__ = ("Probe", "check", "fastest_batches", "request_once", "startup")
+__all__ = ("Probe", "check", "fastest_batches", "request_once")
 
 
 @dataclass
@@ -43,7 +43,7 @@ class Probe:
         }
 
 
-async def _one(probe: Probe) -> tuple[int, list[tuple[bytes, bytes]]]:
+async def request_once(probe: Probe) -> tuple[int, list[tuple[bytes, bytes]]]:
     sent = False
     status = 0
     headers: list[tuple[bytes, bytes]] = []
@@ -68,13 +68,9 @@ async def _one(probe: Probe) -> tuple[int, list[tuple[bytes, bytes]]]:
     return status, headers
 
 
-async def request_once(probe: Probe) -> tuple[int, list[tuple[bytes, bytes]]]:
-    return await _one(probe)
-
-
 async def check(probe: Probe) -> None:
     """Send ``probe`` once and fail unless it gets the expected status."""
-    status, _ = await _one(probe)
+    status, _ = await request_once(probe)
     if status != probe.expect:
         raise RuntimeError(f"{probe.method} {probe.path}: expected {probe.expect}, got {status}")
 
@@ -92,7 +88,7 @@ async def fastest_batches(
     for probe in probes:
         await check(probe)
         for _ in range(batch):  # warm caches and the memo of the cookie header
-            await _one(probe)
+            await request_once(probe)
     best = [0.0] * len(probes)
     clock = time.perf_counter
     deadline = clock() + seconds
@@ -105,34 +101,11 @@ async def fastest_batches(
             # untimed requests first: the batch before, of another scenario, leaves caches and
             # the allocator in its own state, which costs the first requests of the next one
             for _ in range(warmup):
-                await _one(probe)
+                await request_once(probe)
             start = clock()
             for _ in range(batch):
-                await _one(probe)
+                await request_once(probe)
             rate = batch / (clock() - start)
             if rate > best[index]:
                 best[index] = rate
     return best
-
-
-async def startup(app: Litestar) -> None:
-    """Run the app's startup hooks (lifespan) once."""
-    messages = iter([{"type": "lifespan.startup"}])
-
-    async def receive() -> dict[str, Any]:
-        try:
-            return next(messages)
-        except StopIteration:
-            # park forever: the lifespan task is cancelled with the loop
-            import asyncio
-
-            await asyncio.Event().wait()
-            raise AssertionError("unreachable") from None
-
-    async def send(message: dict[str, Any]) -> None:
-        pass
-
-    import asyncio
-
-    asyncio.get_running_loop().create_task(app({"type": "lifespan"}, receive, send))  # type: ignore[arg-type]
-    await asyncio.sleep(0)
