@@ -11,18 +11,20 @@ import copy
 from collections.abc import Mapping  # noqa: TC003
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 from litestar.exceptions import (
     ImproperlyConfiguredException,
     NotAuthorizedException,
     PermissionDeniedException,
 )
 
+from litestar_jwtsession.integration.stores import BOOKKEEPING_CLAIMS
 from litestar_jwtsession.jose.errors import SessionError
 from litestar_jwtsession.session.admission import Admission, admit_cached
 from litestar_jwtsession.session.api import SCOPE_KEY, request_sessions
 from litestar_jwtsession.session.config import SessionConfig
 from litestar_jwtsession.session.hooks import HookEvent
-from litestar_jwtsession.session.state import SessionInstall
+from litestar_jwtsession.session.state import REQUEST_REFUSALS, SessionInstall
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -181,6 +183,13 @@ def requires_scopes(*scopes: str, any_of: bool = False, session: SessionRef = No
     return SessionGuard(session, scopes, any_of)
 
 
+def _access_data(data: Mapping[str, Any] | msgspec.Struct) -> dict[str, Any]:
+    """A copy of ``data`` for the access session, without the refresh session's bookkeeping
+    claims: the access token is readable by the client, and they are none of its business."""
+    mapping = msgspec.to_builtins(data) if isinstance(data, msgspec.Struct) else data
+    return {key: copy.deepcopy(value) for key, value in mapping.items() if key not in BOOKKEEPING_CLAIMS}
+
+
 async def reissue_from_refresh(event: HookEvent) -> None:
     """The built-in ``on_missing`` hook of the access config: re-issue it from the refresh session.
 
@@ -192,7 +201,9 @@ async def reissue_from_refresh(event: HookEvent) -> None:
     rotated: re-issued with a new ``jti`` in the same family, or, when a concurrent request of the
     same client already rotated this token within the grace window, set to that request's
     successor, so racing responses carry identical refresh cookies. The default access data is
-    then the rotated refresh session's data (``fam`` included). If the token may not be rotated
+    then the rotated refresh session's data, without the library's bookkeeping claims (``fam``),
+    which never reach the client-readable access token; it carries the family's opaque handle
+    (``fid``) instead, so a detected reuse revokes it with the family. If the token may not be rotated
     (reuse: see ``SessionHooks.on_reuse``) the refresh session is cleared and the access session
     stays anonymous.
     """
@@ -205,8 +216,8 @@ async def reissue_from_refresh(event: HookEvent) -> None:
         return
     refresh = await registry.session(refresh_config).load()
     if not refresh.is_valid:
-        if refresh.token is not None:
-            await refresh.clear()
+        if refresh.token is not None and refresh.refusal not in REQUEST_REFUSALS:
+            await refresh.clear()  # a bad or lapsed refresh cookie: let the browser drop it
         return
     decision = await access.config.hooks.first(
         "on_refresh",
@@ -219,7 +230,9 @@ async def reissue_from_refresh(event: HookEvent) -> None:
     rotation = getattr(registry.setup, "refresh_rotation", None)
     if rotation is not None and not await rotation.rotate(event.connection, refresh):
         return
-    data = copy.deepcopy(refresh.data) if decision is None else decision
+    data = _access_data(refresh.data if decision is None else decision)
+    if rotation is not None:
+        data.update(rotation.access_claims(refresh))
     try:
         await access.update(data, replace=True)
     except SessionError:

@@ -83,7 +83,10 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
         rotation_grace: seconds during which a rotated refresh token presented again by the same
             client (racing tabs) gets the same successor instead of counting as reuse.
         rotation_client_key: ``(connection) -> str`` identifying the client within the grace
-            window (default: the ``User-Agent`` header).
+            window. Default: a random ``HttpOnly`` device cookie ``<refresh name>-device``
+            written with the refresh cookie, which racing tabs share and a thief lacks (see
+            :class:`~litestar_jwtsession.integration.stores.DeviceCookie`); the ``User-Agent``
+            for a refresh session without a cookie.
     """
 
     __slots__ = (
@@ -150,6 +153,15 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
                 rotation_grace=rotation_grace,
                 rotation_client_key=rotation_client_key,
             )
+        device = None if self.session_store is None else self.session_store.device_cookie
+        if device is not None:
+            taken = {config.name for config in self.configs}
+            taken.update(config.csrf_cookie_name for config in self.configs if config.csrf)
+            if device.name in taken:
+                raise ImproperlyConfiguredException(
+                    f"session cookie names must be unique; repeated: {device.name} (the device cookie of "
+                    f"{device.session_name!r}: rename that session or pass rotation_client_key)"
+                )
         self.refresh_rotation: LitestarSessionStore | None = None if rotation is None else self.session_store
         """Rotates the refresh session in the refresh fallback; ``None`` when rotation is off."""
 
@@ -293,7 +305,10 @@ def _configure_csrf(
     for config in configs:
         if csrf is not None:
             config.csrf = csrf and config.cookie_spec is not None
-    if access is not None and refresh is not None and access.csrf and refresh.cookie_spec is not None:
+    # what the access config asked for counts, even when it has no cookie of its own to protect:
+    # the refresh cookie behind it would otherwise feed the fallback to a forged request
+    asked = access is not None and (access.csrf or (csrf is None and access.csrf_requested))
+    if asked and refresh is not None and refresh.cookie_spec is not None and csrf is not False:
         refresh.csrf = True
     for config in configs:
         config.check_csrf_secret()

@@ -31,6 +31,8 @@ def session_send_hook(install: SessionInstall) -> Callable[[Message, Scope], Awa
     ``__call__``: Litestar awaits it for every message of every response.)"""
     # what a session access after the response started finds: sessions there are read-only
     started = install._replace(response_started=True)
+    store = getattr(install.setup, "session_store", None)
+    device = None if store is None else store.device_cookie  # the rotation's client key, if a cookie
 
     async def add_session_cookies(message: Message, scope: Scope) -> None:
         kind = message["type"]
@@ -42,6 +44,8 @@ def session_send_hook(install: SessionInstall) -> Callable[[Message, Scope], Awa
                 return
             registry.response_started = True  # later writes cannot reach the client
             cookies = registry.set_cookie_headers() if registry.sessions else None
+            if cookies and device is not None:
+                cookies += device.set_cookie_headers(registry.sessions, registry.cookies)
             if cookies:
                 start = cast("HTTPResponseStartEvent", message)
                 start["headers"] = [

@@ -20,25 +20,34 @@ Refresh-token rotation with reuse detection (RFC 9700 §4.14)
     session with a new ``jti`` in the same *family* (the ``fam`` claim; a token without it is the
     first of the family named by its own ``jti``). Presenting an already-rotated refresh token
     again revokes the whole family, fires ``on_reuse`` and ``on_error``
-    (``ERR_REFRESH_TOKEN_REUSED``) on the refresh config, and logs out the thief and the user.
+    (``ERR_REFRESH_TOKEN_REUSED``) on the refresh config, and logs out the thief and the user:
+    access sessions re-issued from the family carry ``fid``, an opaque one-way digest of the
+    family (never ``fam`` itself, which is a refresh token's ``jti``), and are revoked with it.
 
     Browsers race: every tab's access token expires at the same moment and all tabs share one
     cookie jar, so several requests present the same refresh token at once. The rotation is
     claimed atomically in the store (set-if-absent, across instances) and its result stored:
-    within ``rotation_grace`` seconds, the same client (``rotation_client_key``, by default the
-    User-Agent) presenting the rotated token again gets the *same successor*. Every racing
+    within ``rotation_grace`` seconds, the same client presenting the rotated token again gets the
+    *same successor*. "The same client" is, by default, the same :class:`DeviceCookie`: a random
+    ``HttpOnly`` cookie written with the refresh cookie, which every tab of a browser shares and a
+    thief holding only the refresh token lacks (the User-Agent, which older versions used, is no
+    secret). ``rotation_client_key`` replaces it; a refresh session without a cookie falls back
+    to the User-Agent. Every racing
     response therefore sets the identical refresh cookie, none clears it and none answers 401.
     The rotation record holds the successor token until the rotated token would have expired.
 
 Keys (prefix ``jwtsession`` by default): ``revoked:<name>:<jti>``, ``subject:<name>:<sub>``
-(the "not before" second), ``family:<refresh name>:<fam>`` and ``rotated:<refresh name>:<jti>``.
+(the "not before" second), ``family:<refresh name>:<fid>`` and ``rotated:<refresh name>:<jti>``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import math
+import re
+import secrets
 import uuid
 import weakref
 from typing import TYPE_CHECKING, Any
@@ -69,10 +78,30 @@ if TYPE_CHECKING:
 
     ClientKey = Callable[[ASGIConnection[Any, Any, Any, Any]], str]
 
-__all__ = ("FAMILY_CLAIM", "LitestarSessionStore", "revoke_subject", "set_if_absent")
+__all__ = (
+    "BOOKKEEPING_CLAIMS",
+    "DeviceCookie",
+    "FAMILY_CLAIM",
+    "FAMILY_HANDLE_CLAIM",
+    "LitestarSessionStore",
+    "family_handle",
+    "revoke_subject",
+    "set_if_absent",
+)
 
 FAMILY_CLAIM = "fam"
 """The refresh-token claim naming the rotation family."""
+BOOKKEEPING_CLAIMS = frozenset({FAMILY_CLAIM})
+"""Claims the library adds to refresh tokens for its own use; never copied into an access token."""
+FAMILY_HANDLE_CLAIM = "fid"
+"""The access-token claim tying an access session to the refresh family it was re-issued from."""
+
+
+def family_handle(family: str) -> str:
+    """The opaque name of a refresh family: what access tokens carry and the store is keyed by.
+    One-way, so the client-readable access token reveals no refresh token ``jti``."""
+    digest = hashlib.sha256(b"litestar-jwtsession family\x00" + family.encode("utf-8", "surrogatepass"))
+    return base64.urlsafe_b64encode(digest.digest()[:18]).decode("ascii")
 
 
 class _Rotation(msgspec.Struct, frozen=True):
@@ -83,8 +112,53 @@ class _Rotation(msgspec.Struct, frozen=True):
     token: str  # the successor
 
 
-def _default_client_key(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+def user_agent_client_key(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    """The User-Agent as a client key: only for refresh sessions without a cookie (guessable)."""
     return connection.headers.get("user-agent", "")
+
+
+_DEVICE_VALUE = re.compile(r"[A-Za-z0-9_-]{43}")
+
+
+class DeviceCookie:
+    """A random ``HttpOnly`` cookie naming one browser, the default rotation client key.
+
+    Written as ``<refresh name>-device`` whenever the refresh cookie is (same attributes, same
+    expiry; an existing value is kept) and expired with it. An attacker who stole a refresh token
+    has no way to learn it (it is ``HttpOnly``, random, and never in a token), so replaying a
+    rotated token within the grace window counts as reuse instead of yielding the successor.
+    A request without a valid device cookie (one issued before this existed) has the key ``""``.
+    """
+
+    __slots__ = ("max_age", "name", "session_name", "spec")
+
+    def __init__(self, config: SessionConfig[Any]) -> None:
+        if config.cookie_spec is None:
+            raise ValueError("a device cookie goes with a refresh session kept in a cookie")
+        self.session_name = config.name
+        self.name = f"{config.name}-device"
+        self.spec = config.cookie_spec
+        self.max_age = config.max_age_seconds
+
+    def client_key(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+        value = connection.cookies.get(self.name, "")
+        return value if _DEVICE_VALUE.fullmatch(value) else ""
+
+    def set_cookie_headers(
+        self, sessions: Mapping[str, Session[Any]], cookies: Mapping[str, str]
+    ) -> list[str]:
+        """The device cookie's Set-Cookie when the response sets or clears the refresh cookie."""
+        session = sessions.get(self.session_name)
+        action = None if session is None else session.cookie_action
+        if session is None or action is None:
+            return []
+        if action == "clear" or session.token is None:
+            return [self.spec.render_companion_clear(self.name, readable=False)]
+        value = cookies.get(self.name, "")
+        if not _DEVICE_VALUE.fullmatch(value):
+            value = secrets.token_urlsafe(32)
+        expires = None if self.max_age is None else session.created_at // 1000 + self.max_age
+        return [self.spec.render_companion(self.name, value, expires, readable=False)]
 
 
 class LitestarSessionStore:
@@ -99,11 +173,20 @@ class LitestarSessionStore:
         rotation_grace: seconds during which a rotated refresh token presented again by the same
             client gets the same successor instead of counting as reuse.
         rotation_client_key: ``(connection) -> str`` telling clients apart during the grace
-            window (default: the ``User-Agent`` header).
+            window (default: the :class:`DeviceCookie` of the rotation config, or the
+            ``User-Agent`` for a refresh session without a cookie).
         key_prefix: the first segment of every key.
     """
 
-    __slots__ = ("_rotation_name", "client_key", "key_prefix", "rotation", "rotation_grace", "store")
+    __slots__ = (
+        "_rotation_name",
+        "client_key",
+        "device_cookie",
+        "key_prefix",
+        "rotation",
+        "rotation_grace",
+        "store",
+    )
 
     def __init__(
         self,
@@ -124,7 +207,12 @@ class LitestarSessionStore:
         self.rotation = rotation
         self._rotation_name = None if rotation is None else rotation.name
         self.rotation_grace = float(rotation_grace)
-        self.client_key: ClientKey = rotation_client_key or _default_client_key
+        self.device_cookie: DeviceCookie | None = None
+        """The default client key's cookie (``None`` with ``rotation_client_key`` or no rotation)."""
+        if rotation_client_key is None and rotation is not None and rotation.cookie_spec is not None:
+            self.device_cookie = DeviceCookie(rotation)
+            rotation_client_key = self.device_cookie.client_key
+        self.client_key: ClientKey = rotation_client_key or user_agent_client_key
         self.key_prefix = key_prefix
         if isinstance(store, Store):
             self._check(store)
@@ -173,10 +261,13 @@ class LitestarSessionStore:
             subject_at = len(keys)
             keys.append(self._key("subject", config.name, sub))
         rotating = config.name == self._rotation_name
-        family = _family(claims, jti if rotating else None)
-        if family is not None and self._rotation_name is not None:
+        if rotating:
+            handle: Any = family_handle(_family(claims, jti) or jti)
+        else:  # an access token re-issued from a family names it by its handle
+            handle = claims.get(FAMILY_HANDLE_CLAIM)
+        if isinstance(handle, str) and handle and self._rotation_name is not None:
             family_at = len(keys)
-            keys.append(self._key("family", self._rotation_name, family))
+            keys.append(self._key("family", self._rotation_name, handle))
         if rotating:
             rotated_at = len(keys)
             keys.append(self._key("rotated", config.name, jti))
@@ -217,7 +308,8 @@ class LitestarSessionStore:
 
     async def _revoke_family(self, store: Store, config: SessionConfig[Any], family: str) -> None:
         # the newest member was issued at the latest now: it lives at most one max_age longer
-        await store.set(self._key("family", config.name, family), b"1", expires_in=_max_lifetime(config))
+        key = self._key("family", config.name, family_handle(family))
+        await store.set(key, b"1", expires_in=_max_lifetime(config))
 
     async def _reused(
         self, connection: Any, config: SessionConfig[Any], claims: Mapping[str, Any], store: Store
@@ -251,6 +343,13 @@ class LitestarSessionStore:
         return hashlib.sha256(self.client_key(connection).encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
     # -- rotation --------------------------------------------------------------------------
+
+    @staticmethod
+    def access_claims(refresh: Session[Any]) -> dict[str, Any]:
+        """What an access session re-issued from the (rotated) ``refresh`` session carries so a
+        reuse of its family revokes it too: the family's handle, never the family id."""
+        family = _family(refresh.data, refresh.id)
+        return {} if family is None else {FAMILY_HANDLE_CLAIM: family_handle(family)}
 
     async def rotate(self, connection: Any, session: Session[Any]) -> bool:
         """Rotate the valid refresh ``session`` of this request, or replay a concurrent rotation.

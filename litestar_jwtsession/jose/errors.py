@@ -48,8 +48,9 @@ class ErrorCode(StrEnum):
 class SessionError(Exception):
     """Raised (or handed to ``on_error``/``on_expire``) for every session failure.
 
-    ``code`` is one of :class:`ErrorCode`; ``claims`` carries ``jti``/``iat``/``exp`` of an expired
-    token (unjwt calls this the error's ``cause``) so ``on_expire`` can tell which session lapsed.
+    ``code`` is one of :class:`ErrorCode`; ``claims`` carries ``jti``/``iat``/``exp`` (and ``sub``)
+    of an expired token (unjwt calls this the error's ``cause``) so ``on_expire`` can tell which
+    session lapsed.
     """
 
     def __init__(self, code: ErrorCode, message: str, *, claims: dict[str, Any] | None = None) -> None:

@@ -89,7 +89,8 @@ def _required_claims(rules: ClaimRules) -> list[str]:
 
 
 def _expired(message: str, claims: dict[str, Any]) -> SessionError:
-    cause: dict[str, Any] = {name: claims[name] for name in ("jti", "iat", "exp") if name in claims}
+    # ``sub`` too: whoever handles the expiry may need to know whose token it was
+    cause: dict[str, Any] = {name: claims[name] for name in ("jti", "iat", "exp", "sub") if name in claims}
     return SessionError(ErrorCode.JWT_EXPIRED, message, claims=cause)
 
 
@@ -338,6 +339,11 @@ class _Codec:
         self._rules = rules
         self._max_token_size = max_token_size
         self.cache = VerifiedTokenCache(cache_size)
+
+    @property
+    def rules(self) -> ClaimRules:
+        """What ``decode`` requires of a token's claims."""
+        return self._rules
 
     @property
     def read_algs(self) -> frozenset[str]:

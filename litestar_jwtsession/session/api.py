@@ -146,7 +146,7 @@ async def _decode(
     connection: ASGIConnection[Any, Any, Any, Any], config: SessionConfig[Any], kind: type[Any], token: str
 ) -> SessionSnapshot:
     session = _session(connection, config, kind)
-    claims, _ = session._checked(token, False, await session._key_for(token))  # typed claims must convert
+    claims, _ = session._checked(token, await session._key_for(token))  # typed claims must convert
     exp = claims.get("exp")
     return SessionSnapshot(
         id=claims["jti"],

@@ -19,6 +19,7 @@ from litestar.exceptions import ImproperlyConfiguredException
 from litestar_jwtsession.jose.durations import Duration, parse_duration
 from litestar_jwtsession.jose.keys import JWK, KeyPair
 from litestar_jwtsession.jose.tokens import ClaimRules, JWECodec, JWSCodec
+from litestar_jwtsession.session.csrf import derive_csrf_secret
 from litestar_jwtsession.session.hooks import SessionHooks
 
 if TYPE_CHECKING:
@@ -135,8 +136,10 @@ class SessionConfig(Generic[ClaimsT]):
     """The handler parameter name the plugin injects this session under (``dependency_key`` or
     derived from ``name``)."""
     codec: JWSCodec | JWECodec = field(init=False, repr=False, compare=False)
-    csrf_key: bytes = field(init=False, repr=False, compare=False, default=b"")
-    """The CSRF HMAC secret in use (``csrf_secret`` or derived from ``key``)."""
+    csrf_requested: bool = field(init=False, repr=False, default=False)
+    """Whether ``csrf=True`` was asked for, even where this config has no cookie to protect (and
+    so turned ``csrf`` off): the plugin then still protects the refresh cookie behind it."""
+    _csrf_key: bytes | None = field(init=False, repr=False, compare=False, default=None)
     csrf_cookie_name: str = field(init=False, repr=False, default="")
     """Name of the readable cookie carrying the CSRF token: ``<name>-csrf``."""
 
@@ -187,8 +190,6 @@ class SessionConfig(Generic[ClaimsT]):
         self._init_csrf()
 
     def _init_csrf(self) -> None:
-        from litestar_jwtsession.session.csrf import derive_csrf_secret
-
         self.csrf_cookie_name = f"{self.name}-csrf"
         if not self.csrf_header or not re.fullmatch(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+", self.csrf_header):
             raise ImproperlyConfiguredException(f"{self.name}: csrf_header must be a header name")
@@ -196,12 +197,26 @@ class SessionConfig(Generic[ClaimsT]):
         if self.csrf_secret is not None:
             if not isinstance(self.csrf_secret, bytes) or len(self.csrf_secret) < 16:
                 raise ImproperlyConfiguredException(f"{self.name}: csrf_secret must be at least 16 bytes")
-            self.csrf_key = self.csrf_secret
-        else:
-            self.csrf_key = derive_csrf_secret(self.key, self.name) or b""
+            self._csrf_key = self.csrf_secret
+        self.csrf_requested = self.csrf
         if self.csrf and self.cookie_spec is None:
-            self.csrf = False  # nothing to protect: header-borne sessions are exempt
+            self.csrf = False  # nothing to protect here: header-borne sessions are exempt
         self.check_csrf_secret()
+
+    @property
+    def csrf_key(self) -> bytes:
+        """The CSRF HMAC secret in use: ``csrf_secret``, or derived from ``key`` on first use (a
+        password key goes through PBKDF2, which is why this is not done for configs without CSRF);
+        empty when the key holds nothing secret."""
+        key = self._csrf_key
+        if key is None:
+            key = self._csrf_key = derive_csrf_secret(self.key, self.name, self._password_iterations) or b""
+        return key
+
+    @property
+    def _password_iterations(self) -> int:
+        """The PBKDF2 count a password key is stretched with (its PBES2 count; JWE only)."""
+        return 0
 
     def check_csrf_secret(self) -> None:
         """Refuse CSRF protection without a secret (a public-only key pair and no ``csrf_secret``)."""
@@ -278,6 +293,10 @@ class JWESessionConfig(SessionConfig[ClaimsT]):
     """PBES2 count (``p2c``) written for password keys; unjwt's default."""
     pbes2_iterations_range: tuple[int, int] | None = None
     """Inclusive range of ``p2c`` accepted on read; default: exactly ``pbes2_iterations``."""
+
+    @property
+    def _password_iterations(self) -> int:
+        return self.pbes2_iterations
 
     def _build_codec(self, rules: ClaimRules) -> JWECodec:
         if isinstance(self.key, str) and not self.key:

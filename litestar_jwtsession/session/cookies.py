@@ -183,19 +183,20 @@ class CookieSpec:
     def _expire_chunks(self, first: int, last: int) -> list[str]:
         return [self._expired(f"{self.name}.{index}") for index in range(first, last + 1)]
 
-    def render_companion(self, name: str, value: str, expires: int | None) -> str:
-        """Set-Cookie for a script-readable companion cookie (the CSRF token): the session
-        cookie's attributes and expiry, without ``HttpOnly``."""
+    def render_companion(self, name: str, value: str, expires: int | None, *, readable: bool = True) -> str:
+        """Set-Cookie for a companion cookie (the CSRF token, the device cookie): the session
+        cookie's attributes and expiry; ``readable`` ones without ``HttpOnly``."""
         expiry = f"; Expires={formatdate(expires, usegmt=True)}" if expires is not None else ""
-        return f"{name}={value}{self.attributes}{expiry}{self._readable_flags}"
+        return f"{name}={value}{self.attributes}{expiry}{self._companion_flags(readable)}"
 
-    def render_companion_clear(self, name: str) -> str:
+    def render_companion_clear(self, name: str, *, readable: bool = True) -> str:
         """Set-Cookie expiring a companion cookie."""
-        return f"{name}=; Max-Age=0{self.attributes}; Expires={_EPOCH}{self._readable_flags}"
+        return f"{name}=; Max-Age=0{self.attributes}; Expires={_EPOCH}{self._companion_flags(readable)}"
 
-    @property
-    def _readable_flags(self) -> str:
-        return self.flags.replace("; HttpOnly", "")
+    def _companion_flags(self, readable: bool) -> str:
+        if readable:
+            return self.flags.replace("; HttpOnly", "")
+        return self.flags if "; HttpOnly" in self.flags else f"; HttpOnly{self.flags}"
 
     def _expired(self, name: str) -> str:
         return f"{name}=; Max-Age=0{self.attributes}; Expires={_EPOCH}{self.flags}"

@@ -34,11 +34,24 @@ login CSRF (a handler that *creates* a session needs no prior token); an attacke
 script on your origin (XSS reads the CSRF cookie, and ``HttpOnly`` would not stop it from
 sending requests anyway).
 
-The secret defaults to an HMAC of the config's key material under a fixed label, so every
+One token proves the whole request: an unsafe request passes the check of every cookie session
+it carries when its header holds the CSRF token of *one* of them, provided that session verifies
+and both carry the same ``sub`` claim (or neither has one). So a page copies one readable
+``-csrf`` cookie into one header, whichever session it belongs to, and a logout that sends the
+access session's token also proves the refresh cookie it revokes. The ``sub`` condition keeps a
+planted session of another account (cookie tossing) from vouching for the victim's cookies; give
+your sessions a ``sub`` claim to get that protection.
+
+The secret defaults to a derivation from the config's key material under a fixed label, so every
 instance configured with the same key derives the same secret and tokens stay wire-compatible
-with unjwt (no claim is added). With a ``KeyPair`` the private key is the material; a verify-only
-instance (public key only) has no secret to derive from and must be given ``csrf_secret`` (the
-same on every instance) before CSRF protection can be turned on.
+with unjwt (no claim is added). A high-entropy key (an oct JWK, a private key) needs only an HMAC.
+A password is different: a CSRF token is ``HMAC(secret, jti)`` and is readable by the page, so a
+secret one HMAC away from the password would let any account holder test password guesses
+offline at two HMACs each. A password is therefore stretched with PBKDF2-HMAC-SHA256 at the
+config's PBES2 count (``pbes2_iterations``), so a guess costs at least what the sealed tokens
+cost; this runs once per process and config, on first use. With a ``KeyPair`` the private key is
+the material; a verify-only instance (public key only) has no secret to derive from and must be
+given ``csrf_secret`` (the same on every instance) before CSRF protection can be turned on.
 """
 
 from __future__ import annotations
@@ -47,6 +60,7 @@ import base64
 import hashlib
 import hmac
 import json
+from functools import lru_cache
 from typing import Any
 
 __all__ = ("SAFE_METHODS", "csrf_token", "derive_csrf_secret", "tokens_match")
@@ -60,8 +74,6 @@ _LABEL = b"litestar-jwtsession csrf v1"
 def _key_material(key: Any) -> bytes | None:
     from litestar_jwtsession.jose.keys import KeyPair
 
-    if isinstance(key, str):  # a JWE password
-        return key.encode("utf-8")
     if isinstance(key, KeyPair):
         if key.private_key is None:
             return None  # public keys are no secret: a CSRF secret cannot come from them
@@ -73,13 +85,26 @@ def _key_material(key: Any) -> bytes | None:
     raise TypeError(f"cannot derive a CSRF secret from a key of type {type(key).__name__}")
 
 
-def derive_csrf_secret(key: Any, name: str) -> bytes | None:
-    """A deterministic per-session-name secret derived from the session key (HMAC-SHA256), or
-    ``None`` when the key holds nothing secret (a public-only ``KeyPair``): pass ``csrf_secret``."""
+def derive_csrf_secret(key: Any, name: str, password_iterations: int = 600_000) -> bytes | None:
+    """A deterministic per-session-name secret derived from the session key, or ``None`` when the
+    key holds nothing secret (a public-only ``KeyPair``): pass ``csrf_secret`` then.
+
+    A JWK is HMAC-SHA256'd; a password (a JWE key ``str``) is stretched with PBKDF2-HMAC-SHA256 at
+    ``password_iterations`` (the config's PBES2 count), so the readable CSRF tokens are no cheaper
+    a password oracle than the sealed tokens are."""
+    info = _LABEL + b"\x00" + name.encode("utf-8")
+    if isinstance(key, str):
+        return _stretched(key.encode("utf-8"), info, max(password_iterations, 1))
     material = _key_material(key)
     if material is None:
         return None
-    return hmac.new(material, _LABEL + b"\x00" + name.encode("utf-8"), hashlib.sha256).digest()
+    return hmac.new(material, info, hashlib.sha256).digest()
+
+
+@lru_cache(maxsize=32)
+def _stretched(password: bytes, salt: bytes, iterations: int) -> bytes:
+    # memoised: several configs (and apps, and test cases) built from one password derive it once
+    return hashlib.pbkdf2_hmac("sha256", password, salt, iterations)
 
 
 def csrf_token(secret: bytes, jti: str) -> str:

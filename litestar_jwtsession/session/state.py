@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, NamedTuple, TypeVar, ca
 import msgspec
 
 from litestar_jwtsession.jose.errors import ErrorCode, SessionError
+from litestar_jwtsession.jose.tokens import validate_claims
 from litestar_jwtsession.session.cookies import (
     CHUNK_MARKER,
     parse_cookie_header,
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from litestar_jwtsession.session.revocation import SessionStore
 
 __all__ = (
+    "REQUEST_REFUSALS",
     "RequestSessions",
     "Session",
     "SessionInstall",
@@ -55,6 +57,10 @@ RESERVED_CLAIMS = frozenset({"jti", "iat", "exp"})
 
 # Refusals that no hook can undo: the cookie is expired in the response.
 _REVOKED_CODES = frozenset({ErrorCode.SESSION_REVOKED, ErrorCode.REFRESH_TOKEN_REUSED})
+
+REQUEST_REFUSALS = frozenset({ErrorCode.CSRF_TOKEN_INVALID})
+"""Refusals that blame the request, not the token: it reads as anonymous for this request only,
+and nothing may expire or revoke it on that account (a forged request must not log anyone out)."""
 
 # Sessions whose incoming token is being read in the current task: a hook running inside that
 # read (e.g. an ``on_expire`` refresh calling ``update()``) must not wait for the read to finish.
@@ -100,6 +106,7 @@ class RequestSessions:
         "_cookies",
         "_headers",
         "_index",
+        "_vouching",
         "admitted",
         "connection",
         "finished",
@@ -120,6 +127,7 @@ class RequestSessions:
         self.sessions: dict[str, Session[Any]] = {}
         self.finished: Mapping[str, Session[Any]] | None = None  # see ``SessionInstall.finished``
         self.admitted: Admission | None = None  # a guard's cached read, taken over by its session
+        self._vouching: set[str] = set()  # sessions whose CSRF check is asking the others
 
     def _header_index(self) -> dict[bytes, bytes]:
         # one pass in C: reversed, so the first value of a repeated header wins
@@ -164,6 +172,38 @@ class RequestSessions:
             self.sessions[config.name] = session
         return session
 
+    async def vouches(self, asker: Session[Any], presented: str, claims: Mapping[str, Any]) -> bool:
+        """Whether ``presented``, the CSRF header of this request, is the CSRF token of another
+        cookie session of the request that verifies and has the same ``sub`` as ``claims``, the
+        asking session's token: one readable token then proves the request for all of them."""
+        config = asker.config
+        self._vouching.add(config.name)
+        try:
+            for peer in getattr(self.setup, "configs", ()):
+                if (
+                    peer.name in self._vouching
+                    or not peer.csrf
+                    or peer.csrf_header != config.csrf_header
+                    or peer.name not in self.cookies
+                ):
+                    continue
+                session = self.session(peer)
+                if session._reading and not session._loaded:
+                    continue  # its own read is what is asking (e.g. from its refresh fallback)
+                await session.load()
+                if (
+                    session.id is not None
+                    and session._token_from_cookie
+                    and tokens_match(csrf_token(peer.csrf_key, session.id), presented)
+                    and session.data.get("sub") == claims.get("sub")
+                ):
+                    return True
+        except SessionError:
+            return False
+        finally:
+            self._vouching.discard(config.name)
+        return False
+
     def release(self) -> None:
         """Forget the connection and the sessions once the response is done (breaks the cycles);
         the sessions themselves stay readable."""
@@ -194,6 +234,7 @@ class Session(Generic[ClaimsT]):
         "_loaded",
         "_loading",
         "_reading",
+        "_refusal",
         "_request",
         "_token_from_cookie",
         "config",
@@ -220,6 +261,7 @@ class Session(Generic[ClaimsT]):
         self._loading: asyncio.Event | None = None
         self._load_error: BaseException | None = None
         self._incoming: dict[str, Any] | None = None  # claims of the verified incoming token
+        self._refusal: ErrorCode | None = None
 
     @property
     def created_at(self) -> int:
@@ -238,6 +280,16 @@ class Session(Generic[ClaimsT]):
     def claims(self) -> ClaimsT | None:
         """The verified payload: an instance of ``config.claims``, or the claims ``dict``."""
         return cast("ClaimsT | None", self._claims)
+
+    @property
+    def cookie_action(self) -> Literal["set", "clear"] | None:
+        """What the response does with this session's cookie: set it, clear it, or nothing."""
+        return self._cookie_action
+
+    @property
+    def refusal(self) -> ErrorCode | None:
+        """Why the incoming token of this request was refused (``None``: none was, or none came)."""
+        return self._refusal
 
     @property
     def is_valid(self) -> bool:
@@ -261,10 +313,13 @@ class Session(Generic[ClaimsT]):
                 self._token_from_cookie = from_cookie
                 try:
                     if self._verifies_now():
-                        claims, typed = self._checked(token, from_cookie)
+                        claims, typed = self._checked(token)
+                        if from_cookie and self.config.csrf:
+                            await self._check_csrf(claims)
                     else:
                         claims, typed = await self._verify(token, from_cookie=from_cookie)
                 except SessionError as error:
+                    self._refusal = error.code
                     await self._refuse(token, error)
                 else:
                     self._incoming = claims
@@ -327,7 +382,8 @@ class Session(Generic[ClaimsT]):
         """Report a refused incoming token; an expired one may then be re-issued (``on_missing``)."""
         if self._token_from_cookie and self.config.csrf and error.code is ErrorCode.JWT_EXPIRED:
             # an expired cookie on a forged request must not reach on_expire (which may re-issue)
-            error = self._csrf_error(error.claims.get("jti")) or error
+            error = await self._csrf_error(error.claims) or error
+            self._refusal = error.code
         if not await self._reject(token, error):
             await self._fire_missing()
 
@@ -340,33 +396,38 @@ class Session(Generic[ClaimsT]):
         """Whether a token can be verified without awaiting anything (no key-lookup hook, no store)."""
         return not self.config.hooks.has("on_key_lookup") and self._store() is None
 
-    def _checked(self, token: str, from_cookie: bool, key: Any = None) -> tuple[dict[str, Any], Any]:
-        """Signature or decryption and claims, typed claims, CSRF (cookie-borne tokens)."""
+    def _checked(self, token: str, key: Any = None) -> tuple[dict[str, Any], Any]:
+        """Signature or decryption, claims and typed claims: what the token itself proves."""
         config = self.config
         claims = config.codec.decode(token, now=config.clock(), key=key)
         typed = claims if config.claims is None else convert_claims(config, claims)
-        if from_cookie and config.csrf:
-            self._check_csrf(claims.get("jti"))
         return claims, typed
 
     async def _verify(self, token: str, *, from_cookie: bool) -> tuple[dict[str, Any], Any]:
         """Every check an incoming token passes: :meth:`_checked` with the key a key-lookup hook
-        gives, then revocation. Returns ``(claims, typed claims)``."""
-        claims, typed = self._checked(token, from_cookie, await self._key_for(token))
+        gives, CSRF (cookie-borne tokens), then revocation. Returns ``(claims, typed claims)``."""
+        claims, typed = self._checked(token, await self._key_for(token))
+        if from_cookie and self.config.csrf:
+            await self._check_csrf(claims)  # before revocation: a forged request changes no cookie
         store = self._store()
         if store is not None:
             await self._check_revoked(store, claims)
         return claims, typed
 
-    def _csrf_error(self, jti: Any) -> SessionError | None:
-        """The CSRF refusal for a cookie-borne token with ``jti`` in this request, if any."""
-        connection = self._request.connection
-        scope = getattr(connection, "scope", None) or {}
+    async def _csrf_error(self, claims: dict[str, Any]) -> SessionError | None:
+        """The CSRF refusal of this request for a cookie-borne token with ``claims``, if any: the
+        header must hold this session's CSRF token or that of another cookie session of the
+        request vouching for it (see :meth:`RequestSessions.vouches`)."""
+        request = self._request
+        scope = getattr(request.connection, "scope", None) or {}
         if scope.get("type") == "websocket" or scope.get("method") in SAFE_METHODS:
             return None  # safe methods and (read-only) WebSocket handshakes need no token
         config = self.config
-        presented = self._request.header(config.csrf_header)
+        presented = request.header(config.csrf_header)
+        jti = claims.get("jti")
         if isinstance(jti, str) and tokens_match(csrf_token(config.csrf_key, jti), presented):
+            return None
+        if presented and await request.vouches(self, presented, claims):
             return None
         reason = "missing" if not presented else "invalid"
         return SessionError(
@@ -375,9 +436,11 @@ class Session(Generic[ClaimsT]):
             "for a cookie-borne session on an unsafe request",
         )
 
-    def _check_csrf(self, jti: Any) -> None:
-        error = self._csrf_error(jti)
+    async def _check_csrf(self, claims: dict[str, Any]) -> None:
+        error = await self._csrf_error(claims)
         if error is not None:
+            # the token is genuine: a clear() in this request still revokes it
+            self._incoming = claims
             raise error
 
     @property
@@ -494,6 +557,9 @@ class Session(Generic[ClaimsT]):
         if max_age is not None:
             claims["exp"] = iat + max_age
         try:
+            # never write a token this config's own reader would refuse (issuer, audience,
+            # subject, required claims, typed claims)
+            validate_claims(claims, config.codec.rules, config.clock())
             typed = convert_claims(self.config, claims)
             token = config.encode_token(claims)
             if config.cookie_spec is not None:

@@ -64,7 +64,8 @@ def test_logout_on_one_instance_is_rejected_on_the_other(instances: Any) -> None
     cookies = log_in(one, "ada")
     assert send(two, "GET", "/me", **cookies).json()["user"] == "ada"
     response = send(one, "POST", "/logout", **cookies)
-    assert set_cookies(response) == {"access_token": "", "refresh_token": ""}
+    # the device cookie (the rotation's client key) goes with the refresh cookie
+    assert set_cookies(response) == {"access_token": "", "refresh_token": "", "refresh_token-device": ""}
     for http in (two, one):
         response = send(http, "GET", "/me", **cookies)
         assert response.status_code == 401
@@ -86,16 +87,18 @@ def test_logout_everywhere_ends_every_session_of_the_user(instances: Any) -> Non
 def test_refresh_rotation_and_reuse_detection_across_instances(instances: Any) -> None:
     one, two, clock = instances
     first = log_in(one, "ada")
+    device = {"refresh_token-device": first["refresh_token-device"]}  # the browser's device cookie
     clock.now += 5 * 60 + 1  # the access session expired
-    rotated = send(one, "GET", "/me", refresh_token=first["refresh_token"])
+    rotated = send(one, "GET", "/me", refresh_token=first["refresh_token"], **device)
     assert rotated.status_code == 200
     successor = set_cookies(rotated)["refresh_token"]
     assert successor not in ("", first["refresh_token"])
+    assert set_cookies(rotated)["refresh_token-device"] == device["refresh_token-device"]  # kept
     # a second tab, served by the other instance, races with the old token: same successor
-    racing = send(two, "GET", "/me", refresh_token=first["refresh_token"])
+    racing = send(two, "GET", "/me", refresh_token=first["refresh_token"], **device)
     assert racing.status_code == 200
     assert set_cookies(racing)["refresh_token"] == successor
     # long after the grace window the old token comes back: stolen; the family is revoked
     clock.now += 60
-    assert send(two, "GET", "/me", refresh_token=first["refresh_token"]).status_code == 401
-    assert send(one, "GET", "/me", refresh_token=successor).status_code == 401
+    assert send(two, "GET", "/me", refresh_token=first["refresh_token"], **device).status_code == 401
+    assert send(one, "GET", "/me", refresh_token=successor, **device).status_code == 401

@@ -169,7 +169,13 @@ def _check_body(body: dict[str, Any], method: str, headers: Headers) -> None:
         assert _carried_verbatim(headers, VALID_ACC)
         via_header = _has_header(headers, ACC_HEADER.encode())
         if method == "POST" and not via_header:
-            assert _has_header(headers, b"x-csrf-token", ACC_CSRF)
+            # the access token's own CSRF token, or that of the genuine refresh cookie of the same
+            # subject (one readable token proves the request for every cookie session it carries)
+            assert _has_header(headers, b"x-csrf-token", ACC_CSRF) or (
+                _has_header(headers, b"x-csrf-token", REF_CSRF)
+                and body["ref_valid"]
+                and not _has_header(headers, REF_HEADER.encode())  # a header-borne one proves nothing
+            )
     else:  # re-issued by the refresh fallback: only from the genuine refresh token
         assert body["ref_valid"], body
         assert body["acc_data"] == REF_DATA

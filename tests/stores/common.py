@@ -10,6 +10,8 @@ explicit ``Cookie`` header: the sessions run on a fake clock, so the cookie jar'
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import time
 from typing import Any
 
@@ -108,19 +110,30 @@ def make_app(access: Any, refresh: Any, **plugin_kwargs: Any) -> Litestar:
     )
 
 
+DEVICE_COOKIE = "refresh-device"
+
+
+def device_of(browser: str) -> str:
+    """The device cookie a browser keeps: one per browser (every tab shares it), 43 characters."""
+    return base64.urlsafe_b64encode(hashlib.sha256(browser.encode()).digest()).decode().rstrip("=")
+
+
 def client(app: Any, user_agent: str = "browser-1") -> httpx.AsyncClient:
+    """One browser: its User-Agent and, sent by :func:`call`, its device cookie."""
     return httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url=BASE_URL, headers={"user-agent": user_agent}
     )
 
 
 def set_cookies(response: httpx.Response) -> dict[str, str]:
-    """``{name: value}`` of the response's Set-Cookie headers (an expired cookie has ``""``)."""
+    """``{name: value}`` of the response's session Set-Cookie headers (an expired cookie has
+    ``""``); the device cookie, which goes with every refresh cookie, is left out."""
     result: dict[str, str] = {}
     for line in response.headers.get_list("set-cookie"):
         name, value, _ = parse_set_cookie(line)
         assert name not in result, f"{name} set twice"
         result[name] = value
+    result.pop(DEVICE_COOKIE, None)
     return result
 
 
@@ -133,6 +146,7 @@ def refresh_set_cookie(response: httpx.Response) -> str | None:
 
 async def call(http: httpx.AsyncClient, method: str, path: str, **cookies: str | None) -> httpx.Response:
     """One request carrying exactly ``cookies`` (``None`` values left out)."""
+    cookies = {**cookies, DEVICE_COOKIE: device_of(http.headers["user-agent"])}
     header = "; ".join(f"{name}={value}" for name, value in cookies.items() if value)
     headers = {"cookie": header} if header else {}
     http.cookies.clear()

@@ -11,9 +11,10 @@ import pytest
 from litestar.stores.memory import MemoryStore
 
 from litestar_jwtsession import JWTSessionPlugin
-from tests.helpers import jws_claims
+from tests.helpers import decrypt_jwe, jws_claims, parse_set_cookie, token_header
 from tests.stores.common import (
     ACCESS_MAX_AGE,
+    REFRESH_KEY,
     Hooks,
     call,
     client,
@@ -44,10 +45,13 @@ async def test_each_refresh_rotates_the_refresh_token_within_its_family(store: A
             seen.add(cookies["refresh"])
             current = cookies["refresh"]
             # the family is the first refresh token's jti, carried by every successor
-            fam = jws_claims(cookies["access"])["fam"]
-            assert response.json()["fam"] == fam
+            header = token_header(current)
+            fam = decrypt_jwe(current, REFRESH_KEY, alg=header["alg"], enc=header["enc"])[1]["fam"]
             family = family or fam
             assert fam == family
+            # ... and never copied into the client-readable access token
+            assert "fam" not in jws_claims(cookies["access"])
+            assert response.json()["fam"] is None
 
 
 async def test_rotation_off_keeps_the_refresh_token(store: Any) -> None:
@@ -240,3 +244,67 @@ def test_plugin_rotation_grace_and_client_key_reach_the_store() -> None:
     assert plugin.refresh_rotation is not None
     assert plugin.refresh_rotation.rotation_grace == 2.5
     assert plugin.refresh_rotation.client_key(None) == "fixed"  # type: ignore[arg-type]
+
+
+async def test_a_thief_with_the_victims_user_agent_gets_no_successor(store: Any) -> None:
+    """The grace window's client key is the HttpOnly device cookie, not the (public) User-Agent:
+    a stolen, already rotated refresh token replayed with the victim's User-Agent is reuse."""
+    access, refresh, clock = make_configs()
+    hooks = Hooks(refresh)
+    app = make_app(access, refresh, store=store)
+    async with client(app, "browser-1") as user, client(app, "browser-1") as thief:
+        _, token = await log_in(user)
+        clock.now += ACCESS_MAX_AGE + 1
+        successor = set_cookies(await call(user, "GET", "/me", refresh=token))["refresh"]
+        thief.cookies.clear()
+        replay = await thief.request("GET", "/me", headers={"cookie": f"refresh={token}"})
+        assert replay.status_code == 401
+        assert "refresh=" + successor not in " ".join(replay.headers.get_list("set-cookie"))
+        assert len(hooks.of("on_reuse")) == 1
+        assert (await call(user, "GET", "/me", refresh=successor)).status_code == 401  # family revoked
+
+
+def _lines(response: Any) -> list[str]:
+    return list(response.headers.get_list("set-cookie"))
+
+
+async def test_the_device_cookie_goes_with_the_refresh_cookie(store: Any) -> None:
+    access, refresh, clock = make_configs()
+    app = make_app(access, refresh, store=store)
+    async with client(app) as http:
+        http.cookies.clear()
+        login = await http.post("/login")
+        lines = {
+            parse_set_cookie(line)[0]: parse_set_cookie(line) for line in login.headers.get_list("set-cookie")
+        }
+        _, device, attributes = lines["refresh-device"]
+        assert len(device) == 43
+        assert attributes["httponly"] is True
+        assert attributes["secure"] is True
+        for name in ("path", "expires", "samesite"):
+            assert attributes[name] == lines["refresh"][2][name], name
+        clock.now += ACCESS_MAX_AGE + 1
+        cookie = f"refresh={lines['refresh'][1]}; refresh-device={device}"
+        rotated = await http.get("/me", headers={"cookie": cookie})
+        assert rotated.status_code == 200
+        assert (
+            parse_set_cookie(
+                next(
+                    line
+                    for line in rotated.headers.get_list("set-cookie")
+                    if line.startswith("refresh-device=")
+                )
+            )[1]
+            == device
+        )  # one browser keeps one device cookie
+        out = await http.post("/logout", headers={"cookie": cookie})
+        assert "refresh-device=; Max-Age=0" in " ".join(out.headers.get_list("set-cookie"))
+
+
+def test_a_custom_client_key_replaces_the_device_cookie() -> None:
+    access, refresh, _ = make_configs()
+    plugin = JWTSessionPlugin(
+        access=access, refresh=refresh, store=MemoryStore(), rotation_client_key=lambda connection: "fixed"
+    )
+    assert plugin.session_store is not None
+    assert plugin.session_store.device_cookie is None

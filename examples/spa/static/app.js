@@ -20,9 +20,10 @@ function log(message) {
 async function api(method, path, body) {
   const init = { method, credentials: "same-origin", headers: { accept: "application/json" } };
   if (method !== "GET") {
-    // CSRF protection (csrf=True on the server): echo the session's readable "-csrf" cookie in a
-    // header that another site's page could neither read nor send. The refresh one stands in once
-    // the access cookie has expired.
+    // CSRF protection (csrf=True on the server): echo one readable "-csrf" cookie in a header
+    // that another site's page could neither read nor send. One token proves every session cookie
+    // of the request (a logout sending the access one also revokes the refresh session); the
+    // refresh one stands in once the access cookie has expired.
     const csrf = readCookie(`${ACCESS_COOKIE}-csrf`) || readCookie(`${REFRESH_COOKIE}-csrf`);
     if (csrf) init.headers["x-csrf-token"] = csrf;
   }
