@@ -10,7 +10,7 @@ from litestar_jwtsession.integration.jwks import jwks_route, public_jwk_set
 from litestar_jwtsession.integration.plugin import JWTSessionPlugin
 from litestar_jwtsession.integration.stores import LitestarSessionStore, revoke_subject
 from litestar_jwtsession.jose.durations import parse_duration
-from litestar_jwtsession.jose.errors import ErrorCode, SessionError
+from litestar_jwtsession.jose.errors import ErrorCode, SessionError, StoreUnavailableError
 from litestar_jwtsession.jose.keys import (
     JWK,
     KeyPair,
@@ -56,6 +56,7 @@ __all__ = (
     "Session",
     "SessionClaims",
     "SessionError",
+    "StoreUnavailableError",
     "SessionGuard",
     "SessionHooks",
     "SessionSnapshot",

@@ -126,8 +126,12 @@ def create_app(
     refresh: JWESessionConfig[Any] = JWESessionConfig(
         key=refresh_key, name="refresh_token", max_age="7D", **timing
     )
-    # A blocking pool: a burst of requests waits for a free connection instead of failing.
-    pool = BlockingConnectionPool.from_url(url, max_connections=50, timeout=10)
+    # A blocking pool: a burst of requests waits for a free connection instead of failing. The
+    # socket timeouts bound the client's own waits on a hung server (the plugin's store_timeout
+    # bounds each operation; past it the request answers 503 and keeps its cookies).
+    pool = BlockingConnectionPool.from_url(
+        url, max_connections=50, timeout=10, socket_timeout=2.0, socket_connect_timeout=2.0
+    )
     store = RedisStore(Redis(connection_pool=pool), namespace=namespace, handle_client_shutdown=True)
     return Litestar(
         route_handlers=[login, me, logout, logout_everywhere],

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from copy import copy
 from itertools import product
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
+from litestar import Response
 from litestar.connection import Request  # noqa: TC002  # resolved at runtime by Litestar's DI
 from litestar.di import Provide
 from litestar.exceptions import ImproperlyConfiguredException
@@ -26,7 +27,8 @@ from litestar_jwtsession.integration.guards import (
 )
 from litestar_jwtsession.integration.send_hook import session_send_hook
 from litestar_jwtsession.integration.stores import LitestarSessionStore
-from litestar_jwtsession.session.api import SCOPE_KEY, request_sessions
+from litestar_jwtsession.jose.errors import StoreUnavailableError
+from litestar_jwtsession.session.api import SCOPE_KEY, hold_session_cookies, request_sessions
 from litestar_jwtsession.session.claims import SessionClaims
 from litestar_jwtsession.session.config import JWESessionConfig, JWSSessionConfig, SessionConfig
 from litestar_jwtsession.session.state import Session, SessionInstall, SessionSnapshot
@@ -87,6 +89,15 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
             written with the refresh cookie, which racing tabs share and a thief lacks (see
             :class:`~litestar_jwtsession.integration.stores.DeviceCookie`); the ``User-Agent``
             for a refresh session without a cookie.
+        store_timeout: seconds one store operation may take (default 2); past it, or when the
+            store refuses the connection, the store counts as unavailable. Bound the Redis
+            client's own waits too (``socket_timeout``, ``socket_connect_timeout``).
+        revocation_on_outage: what a request whose token must be checked against an unavailable
+            store gets: ``"refuse"`` (default, fail closed) answers 503 with ``Retry-After``;
+            ``"allow"`` lets the revocation check pass (tokens are still verified, but a revoked
+            one is accepted until the store is back). Rotation, ``clear()``'s revocation and
+            :meth:`revoke_subject` always fail closed. No cookie is changed by an outage.
+        store_retry_after: the ``Retry-After`` seconds of that 503.
     """
 
     __slots__ = (
@@ -99,6 +110,7 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
         "refresh_rotation",
         "retrieve_user_handler",
         "session_store",
+        "store_retry_after",
     )
 
     def __init__(
@@ -115,6 +127,9 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
         rotate_refresh: bool | None = None,
         rotation_grace: float = 10.0,
         rotation_client_key: Callable[[ASGIConnection[Any, Any, Any, Any]], str] | None = None,
+        store_timeout: float = 2.0,
+        revocation_on_outage: Literal["refuse", "allow"] = "refuse",
+        store_retry_after: int = 5,
     ) -> None:
         if access is not None and not isinstance(access, JWSSessionConfig):
             raise ImproperlyConfiguredException("access must be a JWSSessionConfig")
@@ -152,7 +167,12 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
                 rotation=rotation,
                 rotation_grace=rotation_grace,
                 rotation_client_key=rotation_client_key,
+                timeout=store_timeout,
+                revocation_on_outage=revocation_on_outage,
             )
+        if type(store_retry_after) is not int or store_retry_after < 0:
+            raise ImproperlyConfiguredException("store_retry_after must be a whole number of seconds >= 0")
+        self.store_retry_after = store_retry_after
         device = None if self.session_store is None else self.session_store.device_cookie
         if device is not None:
             taken = {config.name for config in self.configs}
@@ -187,6 +207,11 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
         if self.session_store is not None:
             app_config.on_startup.append(self._check_store)
         app_config.type_encoders = {**(app_config.type_encoders or {}), Session: Session.as_json}
+        if self.session_store is not None:
+            app_config.exception_handlers = {
+                StoreUnavailableError: self._store_unavailable,
+                **(app_config.exception_handlers or {}),  # an app's own handler wins
+            }
         if app_config.openapi_config is not None:
             components = app_config.openapi_config.components
             listed = components if isinstance(components, list) else [components]
@@ -195,6 +220,18 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
             openapi_config.components = [*listed, Components(security_schemes=self._security_schemes())]
             app_config.openapi_config = openapi_config
         return app_config
+
+    def _store_unavailable(
+        self, request: Request[Any, Any, Any], exc: StoreUnavailableError
+    ) -> Response[Any]:
+        """503 for a request that needed the unavailable store; the session cookies stay as they
+        are (none is written), so the same client is served again once the store is back."""
+        hold_session_cookies(request)
+        return Response(
+            {"status_code": 503, "detail": "Session store unavailable"},
+            status_code=503,
+            headers={"Retry-After": str(self.store_retry_after)},
+        )
 
     def _check_store(self, app: Litestar) -> None:
         """At startup: look a named store up now, so an unusable one fails before any request."""

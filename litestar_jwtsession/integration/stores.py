@@ -42,30 +42,22 @@ Keys (prefix ``jwtsession`` by default): ``revoked:<name>:<jti>``, ``subject:<na
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import math
-import re
-import secrets
 import uuid
-import weakref
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
 from litestar.exceptions import ImproperlyConfiguredException
 from litestar.stores.base import Store
-from litestar.stores.memory import MemoryStore
 
-from litestar_jwtsession.jose.errors import ErrorCode, SessionError
+from litestar_jwtsession.integration.device_cookie import DeviceCookie, user_agent_client_key
+from litestar_jwtsession.integration.store_ops import StoreOps, store_ops
+from litestar_jwtsession.jose.errors import ErrorCode, SessionError, StoreUnavailableError
 from litestar_jwtsession.session.hooks import HookEvent
 from litestar_jwtsession.session.revocation import remaining_lifetime
 from litestar_jwtsession.session.state import SessionSnapshot
-
-try:  # the ``redis`` extra
-    from litestar.stores.redis import RedisStore
-except ImportError:  # pragma: no cover - without the redis package there are no RedisStores
-    RedisStore = None  # type: ignore[assignment,misc]
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -80,13 +72,11 @@ if TYPE_CHECKING:
 
 __all__ = (
     "BOOKKEEPING_CLAIMS",
-    "DeviceCookie",
     "FAMILY_CLAIM",
     "FAMILY_HANDLE_CLAIM",
     "LitestarSessionStore",
     "family_handle",
     "revoke_subject",
-    "set_if_absent",
 )
 
 FAMILY_CLAIM = "fam"
@@ -112,55 +102,6 @@ class _Rotation(msgspec.Struct, frozen=True):
     token: str  # the successor
 
 
-def user_agent_client_key(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
-    """The User-Agent as a client key: only for refresh sessions without a cookie (guessable)."""
-    return connection.headers.get("user-agent", "")
-
-
-_DEVICE_VALUE = re.compile(r"[A-Za-z0-9_-]{43}")
-
-
-class DeviceCookie:
-    """A random ``HttpOnly`` cookie naming one browser, the default rotation client key.
-
-    Written as ``<refresh name>-device`` whenever the refresh cookie is (same attributes, same
-    expiry; an existing value is kept) and expired with it. An attacker who stole a refresh token
-    has no way to learn it (it is ``HttpOnly``, random, and never in a token), so replaying a
-    rotated token within the grace window counts as reuse instead of yielding the successor.
-    A request without a valid device cookie (one issued before this existed) has the key ``""``.
-    """
-
-    __slots__ = ("max_age", "name", "session_name", "spec")
-
-    def __init__(self, config: SessionConfig[Any]) -> None:
-        if config.cookie_spec is None:
-            raise ValueError("a device cookie goes with a refresh session kept in a cookie")
-        self.session_name = config.name
-        self.name = f"{config.name}-device"
-        self.spec = config.cookie_spec
-        self.max_age = config.max_age_seconds
-
-    def client_key(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
-        value = connection.cookies.get(self.name, "")
-        return value if _DEVICE_VALUE.fullmatch(value) else ""
-
-    def set_cookie_headers(
-        self, sessions: Mapping[str, Session[Any]], cookies: Mapping[str, str]
-    ) -> list[str]:
-        """The device cookie's Set-Cookie when the response sets or clears the refresh cookie."""
-        session = sessions.get(self.session_name)
-        action = None if session is None else session.cookie_action
-        if session is None or action is None:
-            return []
-        if action == "clear" or session.token is None:
-            return [self.spec.render_companion_clear(self.name, readable=False)]
-        value = cookies.get(self.name, "")
-        if not _DEVICE_VALUE.fullmatch(value):
-            value = secrets.token_urlsafe(32)
-        expires = None if self.max_age is None else session.created_at // 1000 + self.max_age
-        return [self.spec.render_companion(self.name, value, expires, readable=False)]
-
-
 class LitestarSessionStore:
     """The session layer's :class:`~litestar_jwtsession.session.revocation.SessionStore` over a
     Litestar ``Store``, plus refresh-token rotation. ``JWTSessionPlugin(store=...)`` builds it.
@@ -169,23 +110,36 @@ class LitestarSessionStore:
         store: a ``Store``, or the name of one in ``app.stores`` (looked up from the app of the
             connection, so it may be registered at any time before the first request).
         rotation: the refresh config whose tokens rotate, or ``None`` for revocation only.
-            Rotation needs an atomic set-if-absent: a ``MemoryStore`` or a ``RedisStore``.
+            Rotation needs an atomic set-if-absent: a ``MemoryStore``, ``RedisStore`` or
+            ``ValkeyStore``, or a store taught with
+            :func:`~litestar_jwtsession.integration.store_ops.register_store_ops`.
         rotation_grace: seconds during which a rotated refresh token presented again by the same
             client gets the same successor instead of counting as reuse.
         rotation_client_key: ``(connection) -> str`` telling clients apart during the grace
             window (default: the :class:`DeviceCookie` of the rotation config, or the
             ``User-Agent`` for a refresh session without a cookie).
         key_prefix: the first segment of every key.
+        timeout: seconds any one store operation may take before the store counts as
+            unavailable (a hung server then costs a request this long, not forever).
+        revocation_on_outage: ``"refuse"`` (default, fail closed): a request whose token must be
+            checked for revocation while the store is unavailable raises
+            :class:`~litestar_jwtsession.jose.errors.StoreUnavailableError` (the plugin answers
+            503). ``"allow"``: the check passes (tokens are still verified cryptographically,
+            but a revoked one is accepted until the store is back). Rotation and revocation
+            writes always fail closed.
     """
 
     __slots__ = (
+        "_ops",
         "_rotation_name",
         "client_key",
         "device_cookie",
         "key_prefix",
+        "revocation_on_outage",
         "rotation",
         "rotation_grace",
         "store",
+        "timeout",
     )
 
     def __init__(
@@ -196,6 +150,8 @@ class LitestarSessionStore:
         rotation_grace: float = 10.0,
         rotation_client_key: ClientKey | None = None,
         key_prefix: str = "jwtsession",
+        timeout: float = 2.0,
+        revocation_on_outage: Literal["refuse", "allow"] = "refuse",
     ) -> None:
         if not isinstance(store, str | Store):
             raise ImproperlyConfiguredException(
@@ -203,6 +159,15 @@ class LitestarSessionStore:
             )
         if not (isinstance(rotation_grace, int | float) and 0 <= rotation_grace < math.inf):
             raise ImproperlyConfiguredException("rotation_grace must be a finite number of seconds >= 0")
+        if not (isinstance(timeout, int | float) and 0 < timeout < math.inf):
+            raise ImproperlyConfiguredException("store timeout must be a finite number of seconds > 0")
+        if revocation_on_outage not in ("refuse", "allow"):
+            raise ImproperlyConfiguredException('revocation_on_outage must be "refuse" or "allow"')
+        self.timeout = float(timeout)
+        self.revocation_on_outage = revocation_on_outage
+        # the operations of each store resolved so far (a name resolves to one store per app);
+        # keyed by identity: Litestar's stores can be neither hashed by value nor weakly referenced
+        self._ops: dict[int, StoreOps] = {}
         self.store = store
         self.rotation = rotation
         self._rotation_name = None if rotation is None else rotation.name
@@ -215,28 +180,27 @@ class LitestarSessionStore:
         self.client_key: ClientKey = rotation_client_key or user_agent_client_key
         self.key_prefix = key_prefix
         if isinstance(store, Store):
-            self._check(store)
+            self._operations(store)
 
     # -- the store -------------------------------------------------------------------------
 
-    def resolve(self, target: Any) -> Store:
-        """The ``Store`` to use for ``target`` (a connection or an app)."""
+    def resolve(self, target: Any) -> StoreOps:
+        """The operations of the ``Store`` to use for ``target`` (a connection or an app)."""
         store = self.store
-        if isinstance(store, Store):
-            return store
-        app = _app_of(target)
-        resolved = app.stores.get(store)
-        if self.rotation is not None and not _supports_set_if_absent(resolved):
-            self._check(resolved)
-        return resolved
+        return self._operations(store if isinstance(store, Store) else _app_of(target).stores.get(store))
 
-    def _check(self, store: Store) -> None:
-        if self.rotation is not None and not _supports_set_if_absent(store):
-            raise ImproperlyConfiguredException(
-                f"refresh-token rotation needs an atomic set-if-absent, which this library implements "
-                f"for MemoryStore and RedisStore only, not {type(store).__name__}; use one of those "
-                "(a RedisStore also talks to Valkey servers) or pass rotate_refresh=False"
-            )
+    def _operations(self, store: Store) -> StoreOps:
+        ops = self._ops.get(id(store))
+        if ops is None or ops.store is not store:
+            ops = store_ops(store, timeout=self.timeout)
+            if self.rotation is not None and not ops.atomic:
+                raise ImproperlyConfiguredException(
+                    "refresh-token rotation needs an atomic set-if-absent, which this library "
+                    f"implements for MemoryStore, RedisStore and ValkeyStore, not {type(store).__name__}; "
+                    "use one of those, register one with register_store_ops(), or pass rotate_refresh=False"
+                )
+            self._ops[id(store)] = ops
+        return ops
 
     def _key(self, kind: str, name: str, value: str) -> str:
         return f"{self.key_prefix}:{kind}:{name}:{value}"
@@ -271,7 +235,12 @@ class LitestarSessionStore:
         if rotating:
             rotated_at = len(keys)
             keys.append(self._key("rotated", config.name, jti))
-        values = await _get_many(store, keys)
+        try:
+            values = await store.get_many(keys)
+        except StoreUnavailableError:
+            if self.revocation_on_outage == "allow":
+                return False  # the opt-in availability policy: verified, not checked for revocation
+            raise
         if values[0] is not None or (family_at >= 0 and values[family_at] is not None):
             return True
         if subject_at >= 0 and values[subject_at] is not None:
@@ -306,13 +275,13 @@ class LitestarSessionStore:
         now = math.floor(config.clock())
         await store.set(self._key("subject", config.name, sub), str(now), expires_in=_max_lifetime(config))
 
-    async def _revoke_family(self, store: Store, config: SessionConfig[Any], family: str) -> None:
+    async def _revoke_family(self, store: StoreOps, config: SessionConfig[Any], family: str) -> None:
         # the newest member was issued at the latest now: it lives at most one max_age longer
         key = self._key("family", config.name, family_handle(family))
         await store.set(key, b"1", expires_in=_max_lifetime(config))
 
     async def _reused(
-        self, connection: Any, config: SessionConfig[Any], claims: Mapping[str, Any], store: Store
+        self, connection: Any, config: SessionConfig[Any], claims: Mapping[str, Any], store: StoreOps
     ) -> SessionError:
         """Reuse detected: revoke the family, fire ``on_reuse``; the error for ``on_error``."""
         jti = str(claims.get("jti"))
@@ -386,7 +355,7 @@ class LitestarSessionStore:
                 )
                 lifetime = remaining_lifetime(config, claims, now)
                 ttl = None if lifetime is None else max(lifetime, math.ceil(self.rotation_grace) + 1)
-                if await set_if_absent(store, key, record, ttl):
+                if await store.set_if_absent(key, record, ttl):
                     return await self._adopt(session, successor)
                 raw = await store.get(key)
                 if raw is None:
@@ -406,6 +375,8 @@ class LitestarSessionStore:
     async def _adopt(session: Session[Any], token: str) -> bool:
         try:
             await session.adopt(token)
+        except StoreUnavailableError:
+            raise  # the store, not the token, failed: keep the cookie, answer 503
         except SessionError:
             await session.clear()  # e.g. the successor was revoked by a logout in the meantime
             return False
@@ -449,63 +420,6 @@ def _app_of(target: Any) -> Litestar:
             "a store given by name needs a Litestar app or connection to be looked up in app.stores"
         )
     return app  # type: ignore[no-any-return]
-
-
-# -- set-if-absent ----------------------------------------------------------------------------
-
-
-def _redis_client(store: Store) -> tuple[Any, Callable[[str], str]] | None:
-    """The raw ``redis.asyncio.Redis`` client of a Litestar ``RedisStore`` and its key function.
-
-    Litestar's stores have no compare-and-set and expose neither their client nor their key
-    namespacing publicly (``RedisStore._redis`` and ``RedisStore._make_key`` are private). This
-    is the one place relying on them; the keys stay inside the store's namespace.
-    """
-    if RedisStore is None or not isinstance(store, RedisStore):
-        return None
-    return store._redis, store._make_key
-
-
-def _supports_set_if_absent(store: Store) -> bool:
-    return isinstance(store, MemoryStore) or _redis_client(store) is not None
-
-
-# One lock per event loop serialises the get-then-set of MemoryStores (they live in one process;
-# an asyncio lock must not be shared between loops, e.g. those of successive test clients).
-_MEMORY_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock]
-_MEMORY_LOCKS = weakref.WeakKeyDictionary()
-
-
-async def set_if_absent(store: Store, key: str, value: bytes, expires_in: int | None) -> bool:
-    """Set ``key`` only if it holds no (unexpired) value, atomically; ``True`` if it was set.
-
-    ``RedisStore``: one ``SET key value NX EX ttl``, atomic across every instance sharing the
-    server. ``MemoryStore``: a get and a set under an ``asyncio.Lock`` (one process). Other stores
-    raise ``ImproperlyConfiguredException``.
-    """
-    redis = _redis_client(store)
-    if redis is not None:
-        client, make_key = redis
-        return bool(await client.set(make_key(key), value, nx=True, ex=expires_in))
-    if isinstance(store, MemoryStore):
-        loop = asyncio.get_running_loop()
-        lock = _MEMORY_LOCKS.get(loop)
-        if lock is None:
-            lock = _MEMORY_LOCKS[loop] = asyncio.Lock()
-        async with lock:
-            if await store.get(key) is not None:
-                return False
-            await store.set(key, value, expires_in=expires_in)
-            return True
-    raise ImproperlyConfiguredException(f"no atomic set-if-absent for {type(store).__name__}")
-
-
-async def _get_many(store: Store, keys: list[str]) -> list[bytes | None]:
-    redis = _redis_client(store) if len(keys) > 1 else None
-    if redis is not None:
-        client, make_key = redis
-        return list(await client.mget([make_key(key) for key in keys]))
-    return [await store.get(key) for key in keys]
 
 
 # -- log out everywhere -----------------------------------------------------------------------

@@ -43,6 +43,7 @@ class ErrorCode(StrEnum):
     REFRESH_TOKEN_REUSED = "ERR_REFRESH_TOKEN_REUSED"
     COOKIE_TOO_LARGE = "ERR_COOKIE_TOO_LARGE"
     CSRF_TOKEN_INVALID = "ERR_CSRF_TOKEN_INVALID"
+    STORE_UNAVAILABLE = "ERR_STORE_UNAVAILABLE"
 
 
 class SessionError(Exception):
@@ -61,3 +62,14 @@ class SessionError(Exception):
 
     def __repr__(self) -> str:
         return f"SessionError({self.code.value!r}, {self.message!r})"
+
+
+class StoreUnavailableError(SessionError):
+    """The session store (revocation, rotation) could not be reached in time.
+
+    Never a verdict on a token: it is not handed to ``on_error``, no cookie changes because of it,
+    and the plugin answers the request with 503 and ``Retry-After``.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(ErrorCode.STORE_UNAVAILABLE, message)

@@ -32,6 +32,7 @@ __all__ = (
     "get_jwe_session_token",
     "get_jws_session",
     "get_jws_session_token",
+    "hold_session_cookies",
     "request_sessions",
     "seal_jwe_session",
     "sign_jws_session",
@@ -75,6 +76,14 @@ def request_sessions(connection: ASGIConnection[Any, Any, Any, Any]) -> RequestS
     created.connection = connection
     scope[SCOPE_KEY] = created
     return created
+
+
+def hold_session_cookies(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+    """Write no session cookie in this request's response, whatever the sessions did (e.g. a 503
+    for an unavailable store must not change what the client holds)."""
+    registry = connection.scope.get(SCOPE_KEY)
+    if type(registry) is RequestSessions:
+        registry.hold_cookies = True
 
 
 def _installed(connection: ASGIConnection[Any, Any, Any, Any]) -> Any:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, NamedTuple, TypeVar, ca
 
 import msgspec
 
-from litestar_jwtsession.jose.errors import ErrorCode, SessionError
+from litestar_jwtsession.jose.errors import ErrorCode, SessionError, StoreUnavailableError
 from litestar_jwtsession.jose.tokens import validate_claims
 from litestar_jwtsession.session.cookies import (
     CHUNK_MARKER,
@@ -110,6 +110,7 @@ class RequestSessions:
         "admitted",
         "connection",
         "finished",
+        "hold_cookies",
         "response_started",
         "sessions",
         "setup",
@@ -128,6 +129,7 @@ class RequestSessions:
         self.finished: Mapping[str, Session[Any]] | None = None  # see ``SessionInstall.finished``
         self.admitted: Admission | None = None  # a guard's cached read, taken over by its session
         self._vouching: set[str] = set()  # sessions whose CSRF check is asking the others
+        self.hold_cookies = False  # the response must not change the client's session cookies
 
     def _header_index(self) -> dict[bytes, bytes]:
         # one pass in C: reversed, so the first value of a repeated header wins
@@ -198,6 +200,8 @@ class RequestSessions:
                     and session.data.get("sub") == claims.get("sub")
                 ):
                     return True
+        except StoreUnavailableError:
+            raise
         except SessionError:
             return False
         finally:
@@ -213,6 +217,8 @@ class RequestSessions:
     def set_cookie_headers(self) -> list[str]:
         """Set-Cookie values for every session whose cookie changed in this request."""
         headers: list[str] = []
+        if self.hold_cookies:
+            return headers
         for session in self.sessions.values():
             headers.extend(session.set_cookie_headers())
         return headers
@@ -318,6 +324,8 @@ class Session(Generic[ClaimsT]):
                             await self._check_csrf(claims)
                     else:
                         claims, typed = await self._verify(token, from_cookie=from_cookie)
+                except StoreUnavailableError:
+                    raise  # no verdict on the token: the request fails, the cookie stays
                 except SessionError as error:
                     self._refusal = error.code
                     await self._refuse(token, error)

@@ -20,16 +20,28 @@ import pytest
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ("redis_url",)
+__all__ = ("free_port", "pings", "redis_server_binary", "redis_url")
 
 
-def _free_port() -> int:
+def redis_server_binary() -> str:
+    """A ``redis-server`` to start: ``$JWTSESSION_REDIS_SERVER`` or the one on PATH (tests that
+    must stop and restart a server of their own need one); a failure under CI, else a skip."""
+    server = os.environ.get("JWTSESSION_REDIS_SERVER") or shutil.which("redis-server")
+    if server is None:
+        reason = "needs a redis-server binary: set JWTSESSION_REDIS_SERVER or put redis-server on PATH"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason} (CI is set, so this is a failure, not a skip)")
+        pytest.skip(reason)
+    return server
+
+
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-def _pings(port: int) -> bool:
+def pings(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
             sock.sendall(b"PING\r\n")
@@ -51,7 +63,7 @@ def redis_url() -> Iterator[str]:
         if os.environ.get("CI"):
             pytest.fail(f"{reason} (CI is set, so this is a failure, not a skip)")
         pytest.skip(reason)
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         stdout=subprocess.DEVNULL,
@@ -59,7 +71,7 @@ def redis_url() -> Iterator[str]:
     )
     try:
         deadline = time.monotonic() + 10
-        while not _pings(port):
+        while not pings(port):
             if process.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"redis-server did not answer PING on 127.0.0.1:{port}")
             time.sleep(0.05)
