@@ -22,7 +22,8 @@ Try it with curl (the cookie jar `jar` keeps the session cookies between calls):
   # the access session's user and scope (401 without a session)
   curl -i -c jar -b jar {url}/profile
 
-  # log out: both cookies are deleted
+  # log out: the answer deletes both cookies (curl 7.88 keeps the access cookie in its jar
+  # anyway: rm jar to start over; browsers drop both)
   curl -i -c jar -b jar -X POST {url}/logout
 """
 
