@@ -149,7 +149,8 @@ class Installer:
             self.pip_note = f"wheels left out ({WHEELS_ENV}=0)"
             return False
         requirements = self.services_requirements()
-        say("installing the services' wheels into the virtual environment: " + ", ".join(requirements))
+        names = ", ".join(requirement.split(";")[0].strip() for requirement in requirements)
+        say(f"installing the services' wheels into the virtual environment: {names}")
         result = subprocess.run(
             [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", *requirements],
             stdin=subprocess.DEVNULL,
