@@ -424,7 +424,7 @@ def answers_ping(host: str, port: int, timeout: float = 0.5) -> bool:
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    """Linux: the server gets SIGTERM if this script dies without stopping it (e.g. SIGKILL)."""
+    """Linux: the child gets SIGTERM if this script dies without stopping it (e.g. SIGKILL)."""
     with contextlib.suppress(Exception):
         import ctypes
 
@@ -567,7 +567,12 @@ def run(command: Sequence[str]) -> int:
 def run_command(command: Sequence[str], env: dict[str, str]) -> int:
     """Run ``command``; SIGTERM/SIGHUP are passed on to it, Ctrl-C reaches it from the terminal."""
     try:
-        child = subprocess.Popen(list(command), env=env)
+        child = subprocess.Popen(
+            list(command),
+            env=env,
+            # without its servers the command is useless: it goes too if this script is killed
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+        )
     except OSError as exc:
         raise Missing(f"cannot run {command[0]}: {exc}") from None
 
