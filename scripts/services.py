@@ -22,15 +22,15 @@ What the suite needs and where it comes from, the first source that works (the p
   ``chromium`` at ``/usr/bin/chromium`` (or ``$JWTSESSION_CHROMIUM``).
 
 Wheels are installed into the virtual environment this script runs in, without root. ``apt-get``
-is used only when running as root; otherwise a missing piece ends the script with one line saying
-what is missing and how to get it. ``JWTSESSION_SERVICES_WHEELS=0`` leaves the wheels out (neither
+is used only when running as root. Whatever cannot be had ends the script with one line each,
+saying what is missing and how to get it. ``JWTSESSION_SERVICES_WHEELS=0`` leaves the wheels out (neither
 used nor installed), for the system's programs or to exercise the other sources.
 
 ``run`` starts redis-server and valkey-server on free loopback ports (no persistence, their files
 in a temporary directory), exports ``JWTSESSION_REDIS_URL`` and ``JWTSESSION_VALKEY_URL``
 (``redis://127.0.0.1:PORT/0``), puts the chosen ``node`` first on PATH, exports
 ``JWTSESSION_CHROMIUM``, runs the command and stops the servers when it ends (also on SIGTERM or
-Ctrl-C; on Linux a server also stops if this script is killed). A URL already set in the
+Ctrl-C; on Linux the servers and the command also stop if this script is killed). A URL already set in the
 environment is used as it is, once it answers PING, and no server is started for it. The exit
 status is the command's.
 
