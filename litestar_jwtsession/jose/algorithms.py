@@ -8,25 +8,27 @@ copies of those tables; only the copies carry our PBES2 and EdDSA models.
 from __future__ import annotations
 
 import binascii
-import hashlib
+import secrets
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, NamedTuple
 
-from joserfc.errors import InvalidHeaderValueError, UnsupportedKeyOperationError
+from joserfc.errors import DecodeError, InvalidHeaderValueError, UnsupportedKeyOperationError
 from joserfc.jwa import (
     AESAlgKeyWrapping,
     ECDHESAlgKeyAgreement,
     EdDSAAlgorithm,
     JWEEncModel,
-    JWEKeyWrapping,
     PBES2HSAlgKeyEncryption,
 )
 from joserfc.jwe import CompactEncryption, JWERegistry, Recipient
 from joserfc.jwk import ECKey, OctKey, OKPKey, RSAKey
 from joserfc.jws import JWSRegistry
 from joserfc.registry import JWS_HEADER_REGISTRY, HeaderParameter, HeaderRegistryDict
-from joserfc.util import urlsafe_b64decode
+from joserfc.util import to_bytes, urlsafe_b64decode, urlsafe_b64encode
+
+from litestar_jwtsession.jose.pbes2 import KEK_CACHE, KekId, kek_id, key_encryption_key
 
 __all__ = (
     "JWE_CONTENT_ALGORITHMS",
@@ -248,34 +250,52 @@ def _is_iteration_count(value: Any) -> None:
 
 
 class _PBES2Algorithm(PBES2HSAlgKeyEncryption):
-    """joserfc's PBES2 without its hard-coded ``p2c <= 300000`` (unjwt writes 600000), and with a
-    bounded cache of derived key-encryption keys.
+    """joserfc's PBES2 without its hard-coded ``p2c <= 300000`` (unjwt writes 600000), taking its
+    key-encryption keys from :mod:`litestar_jwtsession.jose.pbes2`.
 
-    A derived key depends only on (password, algorithm, p2s, p2c). p2s is random per token, so the
-    cache only spares re-deriving for a token seen before (e.g. a refresh cookie presented on every
-    request): 600000 PBKDF2 rounds cost about 100 ms. The count policy is enforced before this runs.
+    ``compute_derived_key`` (joserfc's PBKDF2) is what costs: about 100 ms at 600000 rounds. A key
+    is remembered after it wrapped one of our content keys or unwrapped a token's (AES key wrap
+    checks integrity, so a forged token never gets its key remembered); within ``pbes2.offering``
+    a missing key is derived by the caller's pool, never here. The count policy is enforced
+    before this runs.
     """
 
     more_header_registry = {  # noqa: RUF012
         "p2s": HeaderParameter("PBES2 Salt Input", "str", True),
         "p2c": HeaderParameter("PBES2 Count", _is_iteration_count, True),
     }
-    kek_cache_size = 256
 
-    def __init__(self, hash_size: int, key_wrapping: JWEKeyWrapping) -> None:
-        super().__init__(hash_size, key_wrapping)
-        self._kek_cache: dict[tuple[bytes, bytes, int], bytes] = {}
+    def _kek(self, recipient: Recipient[OctKey], p2s: bytes, p2c: int) -> tuple[KekId, bytes]:
+        key = recipient.recipient_key
+        assert key is not None
+        self.check_key_type(key)
+        password = key.get_op_key("deriveKey")
+        kid = kek_id(self.name, password, p2s, p2c)
+        return kid, key_encryption_key(kid, partial(self.compute_derived_key, password, p2s, p2c))
 
-    def compute_derived_key(self, key: bytes, p2s: bytes, p2c: int) -> bytes:
-        # the password is part of the cache key: two configs with different passwords never share
-        cache_key = (hashlib.sha256(key).digest(), p2s, p2c)
-        derived = self._kek_cache.get(cache_key)
-        if derived is None:
-            derived = super().compute_derived_key(key, p2s, p2c)
-            if len(self._kek_cache) >= self.kek_cache_size:
-                del self._kek_cache[next(iter(self._kek_cache))]  # drop the oldest
-            self._kek_cache[cache_key] = derived
-        return derived
+    def encrypt_cek(self, cek: bytes, recipient: Recipient[OctKey]) -> bytes:
+        # joserfc's, but for where the key comes from and that it is remembered
+        headers = recipient.headers()
+        if "p2s" in headers:
+            p2s = urlsafe_b64decode(to_bytes(headers["p2s"]))
+        else:
+            p2s = secrets.token_bytes(16)
+            recipient.add_header("p2s", urlsafe_b64encode(p2s).decode("ascii"))
+        if "p2c" not in headers:
+            recipient.add_header("p2c", self.DEFAULT_P2C)
+        kid, kek = self._kek(recipient, p2s, headers.get("p2c", self.DEFAULT_P2C))
+        wrapped = self.key_wrapping.wrap_cek(cek, kek)
+        KEK_CACHE.put(kid, kek)  # our own token: this process reads it back without deriving
+        return wrapped
+
+    def decrypt_cek(self, recipient: Recipient[OctKey]) -> bytes:
+        headers = recipient.headers()
+        kid, kek = self._kek(recipient, urlsafe_b64decode(to_bytes(headers["p2s"])), headers["p2c"])
+        if recipient.encrypted_key is None:
+            raise DecodeError("Invalid encrypted key")
+        cek = self.key_wrapping.unwrap_cek(recipient.encrypted_key, kek)  # raises for a forged token
+        KEK_CACHE.put(kid, kek)
+        return cek
 
 
 class _EdDSAAlgorithm(EdDSAAlgorithm):

@@ -22,6 +22,8 @@ class ErrorCode(StrEnum):
     JWE_INVALID = "ERR_JWE_INVALID"
     JWE_DECRYPTION_FAILED = "ERR_JWE_DECRYPTION_FAILED"
     JWE_ALG_NOT_ALLOWED = "ERR_JWE_ALG_NOT_ALLOWED"
+    # a PBES2 token needed a new key derivation while the pool was full: refused, not judged
+    JWE_DERIVATION_BUSY = "ERR_JWE_DERIVATION_BUSY"
     TOKEN_TOO_LARGE = "ERR_TOKEN_TOO_LARGE"
     # claims
     JWT_EXPIRED = "ERR_JWT_EXPIRED"

@@ -8,9 +8,10 @@ A codec is built once per session config: keys are imported and allow-lists fixe
 from __future__ import annotations
 
 import math
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import msgspec
@@ -26,7 +27,7 @@ from joserfc.errors import (
     UnsupportedKeyUseError,
 )
 from joserfc.jwk import KeySet, OctKey
-from joserfc.util import urlsafe_b64decode
+from joserfc.util import urlsafe_b64decode, urlsafe_b64encode
 
 from litestar_jwtsession.jose.algorithms import (
     JWE_CONTENT_ALGORITHMS,
@@ -40,6 +41,7 @@ from litestar_jwtsession.jose.algorithms import (
 )
 from litestar_jwtsession.jose.errors import ErrorCode, SessionError
 from litestar_jwtsession.jose.keys import _KEY_CLASSES, JWK, KeyPair, _import_key, _Key, _public_key
+from litestar_jwtsession.jose.pbes2 import DerivationPool
 
 if TYPE_CHECKING:
     from joserfc.jwe import JWERegistry
@@ -330,6 +332,8 @@ class _Codec:
 
     _codes: ClassVar[_Codes]
     _slots: tuple[_Slot, ...]
+    derives_keys: bool = False
+    """Whether reading may run PBKDF2 (a password key): on an event loop, use :meth:`decode_async`."""
 
     def __init__(self, rules: ClaimRules, max_token_size: int, cache_size: int) -> None:
         if type(max_token_size) is not int or max_token_size < 1:
@@ -389,6 +393,16 @@ class _Codec:
         except Exception as exc:  # the contract: nothing but SessionError leaves decode
             raise self._codes.map(exc) from exc
 
+    async def decode_async(
+        self, token: str, *, now: float, key: Any = None, refusable: bool = True
+    ) -> dict[str, Any]:
+        """:meth:`decode` for event loops: nothing slow runs in the calling thread.
+
+        ``refusable=False`` (a token from a trusted place, such as the session store) waits for a
+        key derivation instead of being refused when the derivation pool is full.
+        """
+        return self.decode(token, now=now, key=key)
+
     def _decode(self, token: str, now: float, key: Any) -> dict[str, Any]:
         header = self.header(token)
         if header.get("typ") != self._rules.typ:
@@ -432,6 +446,8 @@ class _Codec:
         for slot in candidates:
             try:
                 return self._open_with(token, header, slot.key)
+            except SessionError:  # already final, e.g. a PBES2 key to derive elsewhere first
+                raise
             except Exception as exc:  # mapped below; a wrong key just moves on to the next one
                 error = codes.map(exc)
                 if error.code not in (codes.failed, ErrorCode.JWK_INVALID):
@@ -607,10 +623,16 @@ class JWECodec(_Codec):
         rules: ClaimRules = ClaimRules(),  # frozen, so sharing the default is safe
         pbes2_iterations: int = 600_000,
         pbes2_iterations_range: tuple[int, int] | None = None,
+        pbes2_workers: int = 2,
+        pbes2_queue: int = 2,
         max_token_size: int = 65536,
         cache_size: int = 4096,
     ) -> None:
         super().__init__(rules, max_token_size, cache_size)
+        self.derivations = DerivationPool(pbes2_workers, pbes2_queue)
+        """Where :meth:`decode_async` and :meth:`seal_async` derive PBES2 keys (a key lookup may
+        return a password too, so every JWE codec has one; its threads start on first use)."""
+        self.derives_keys = isinstance(key, str)
         if alg is not None and alg not in JWE_KEY_ALGORITHMS:
             raise ValueError(f"{alg!r} is not a supported JWE key-management algorithm.")
         if enc is not None and enc not in JWE_CONTENT_ALGORITHMS:
@@ -659,17 +681,39 @@ class JWECodec(_Codec):
 
     def seal(self, claims: Mapping[str, Any]) -> str:
         """A compact JWE of ``claims`` with unjwt's header ``{kid?, typ, cty, alg, enc}``."""
+        return self._seal(claims, None)
+
+    async def seal_async(self, claims: Mapping[str, Any]) -> str:
+        """:meth:`seal` for event loops: a password's key is derived in :attr:`derivations`."""
+        if self._write_alg not in PBES2_ALGORITHMS:
+            return self.seal(claims)
+        # the salt is drawn here (as joserfc would) so that the attempt with the derived key uses it
+        p2s = urlsafe_b64encode(secrets.token_bytes(16)).decode("ascii")
+        return await self.derivations.run(partial(self._seal, claims, p2s), refusable=False)
+
+    def _seal(self, claims: Mapping[str, Any], p2s: str | None) -> str:
         payload = _encode_claims(claims)
         header = self._new_header(self._sealer, self._write_alg)
         header["enc"] = self._write_enc
         if self._write_alg in PBES2_ALGORITHMS:
-            header["p2c"] = self._p2c  # joserfc adds a fresh 16-byte p2s to this fresh header
+            header["p2c"] = self._p2c  # without a p2s, joserfc adds a fresh 16-byte one
+            if p2s is not None:
+                header["p2s"] = p2s
         registry = _jwe_registry_for(self._write_alg, self._write_enc, self._p2c_range)
         try:
             token = jwe.encrypt_compact(header, payload, self._sealer, registry=registry)
+        except SessionError:  # a PBES2 key to derive elsewhere first
+            raise
         except Exception as exc:  # joserfc raises more than JoseError; seal promises SessionError
             raise SessionError(ErrorCode.SESSION_SEAL_FAILED, f"JWE encryption failed: {exc}") from exc
         return self._checked_output(token)
+
+    async def decode_async(
+        self, token: str, *, now: float, key: Any = None, refusable: bool = True
+    ) -> dict[str, Any]:
+        # a PBES2 key is derived in the pool, or the token refused when the pool is full
+        attempt = partial(self.decode, token, now=now, key=key)
+        return await self.derivations.run(attempt, refusable=refusable)
 
     def _open_with(self, token: str, header: dict[str, Any], key: _Key) -> bytes:
         # the registry allows only this token's alg/enc and, for PBES2, only the configured p2c
