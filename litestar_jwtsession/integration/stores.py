@@ -343,7 +343,7 @@ class LitestarSessionStore:
             raw = await store.get(key)
             if raw is None:
                 try:
-                    successor = _mint(config, {**session.data, FAMILY_CLAIM: _family(claims, jti)}, now)
+                    successor = await _mint(config, {**session.data, FAMILY_CLAIM: _family(claims, jti)}, now)
                 except SessionError as failure:
                     await config.hooks.fire(
                         "on_error",
@@ -383,7 +383,7 @@ class LitestarSessionStore:
         return True
 
 
-def _mint(config: SessionConfig[Any], data: Mapping[str, Any], now: float) -> str:
+async def _mint(config: SessionConfig[Any], data: Mapping[str, Any], now: float) -> str:
     """A new token of ``config`` carrying ``data`` (as ``Session.update`` would issue it)."""
     iat = math.floor(now)
     jti = (config.generate_id() if config.generate_id else None) or str(uuid.uuid4())
@@ -392,7 +392,7 @@ def _mint(config: SessionConfig[Any], data: Mapping[str, Any], now: float) -> st
     if config.max_age_seconds is not None:
         claims["exp"] = iat + config.max_age_seconds
     try:
-        token = config.encode_token(claims)
+        token = await config.encode_token_async(claims)
         if config.cookie_spec is not None:
             config.cookie_spec.check_fits(token)
     except SessionError:

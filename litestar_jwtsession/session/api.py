@@ -148,14 +148,14 @@ async def _encode(
 ) -> str:
     session = await _use(connection, config, kind)
     # unlike unjwt, never mint a token without ``jti``: its own reader would reject it
-    return config.encode_token(session.state_claims(session.id or str(uuid.uuid4())))
+    return await config.encode_token_async(session.state_claims(session.id or str(uuid.uuid4())))
 
 
 async def _decode(
     connection: ASGIConnection[Any, Any, Any, Any], config: SessionConfig[Any], kind: type[Any], token: str
 ) -> SessionSnapshot:
     session = _session(connection, config, kind)
-    claims, _ = session._checked(token, await session._key_for(token))  # typed claims must convert
+    claims, _ = await session._decoded(token)  # typed claims must convert
     exp = claims.get("exp")
     return SessionSnapshot(
         id=claims["jti"],

@@ -243,6 +243,10 @@ class SessionConfig(Generic[ClaimsT]):
         """Sign (JWS) or seal (JWE) ``claims`` into a compact token."""
         raise NotImplementedError
 
+    async def encode_token_async(self, claims: dict[str, Any]) -> str:
+        """:meth:`encode_token` for event loops: a password's PBES2 key is derived off the loop."""
+        return self.encode_token(claims)
+
     @property
     def cookies_enabled(self) -> bool:
         return self.cookie_spec is not None
@@ -293,6 +297,13 @@ class JWESessionConfig(SessionConfig[ClaimsT]):
     """PBES2 count (``p2c``) written for password keys; unjwt's default."""
     pbes2_iterations_range: tuple[int, int] | None = None
     """Inclusive range of ``p2c`` accepted on read; default: exactly ``pbes2_iterations``."""
+    pbes2_workers: int = 2
+    """Threads deriving PBES2 keys for this config (password keys only), so PBKDF2 never runs on
+    the event loop."""
+    pbes2_queue: int = 2
+    """Derivations that may wait for a worker. Past ``pbes2_workers + pbes2_queue``, a token that
+    needs a new derivation reads as anonymous for that request (``on_error`` with
+    ``ERR_JWE_DERIVATION_BUSY``) and its cookie is kept; sealing is never refused."""
 
     @property
     def _password_iterations(self) -> int:
@@ -311,12 +322,17 @@ class JWESessionConfig(SessionConfig[ClaimsT]):
             rules=rules,
             pbes2_iterations=self.pbes2_iterations,
             pbes2_iterations_range=self.pbes2_iterations_range,
+            pbes2_workers=self.pbes2_workers,
+            pbes2_queue=self.pbes2_queue,
             max_token_size=self.max_token_size,
             cache_size=self.token_cache_size,
         )
 
     def encode_token(self, claims: dict[str, Any]) -> str:
         return cast("JWECodec", self.codec).seal(claims)
+
+    async def encode_token_async(self, claims: dict[str, Any]) -> str:
+        return await cast("JWECodec", self.codec).seal_async(claims)
 
 
 def _check_key(key: Any) -> JWK | KeyPair:

@@ -58,9 +58,10 @@ RESERVED_CLAIMS = frozenset({"jti", "iat", "exp"})
 # Refusals that no hook can undo: the cookie is expired in the response.
 _REVOKED_CODES = frozenset({ErrorCode.SESSION_REVOKED, ErrorCode.REFRESH_TOKEN_REUSED})
 
-REQUEST_REFUSALS = frozenset({ErrorCode.CSRF_TOKEN_INVALID})
+REQUEST_REFUSALS = frozenset({ErrorCode.CSRF_TOKEN_INVALID, ErrorCode.JWE_DERIVATION_BUSY})
 """Refusals that blame the request, not the token: it reads as anonymous for this request only,
-and nothing may expire or revoke it on that account (a forged request must not log anyone out)."""
+and nothing may expire or revoke it on that account (a forged request must not log anyone out,
+nor a flood of forged tokens that keeps the PBES2 derivation pool busy)."""
 
 # Sessions whose incoming token is being read in the current task: a hook running inside that
 # read (e.g. an ``on_expire`` refresh calling ``update()``) must not wait for the read to finish.
@@ -401,20 +402,34 @@ class Session(Generic[ClaimsT]):
             await self._while_reading(hooks.fire("on_missing", self._event(session=self)))
 
     def _verifies_now(self) -> bool:
-        """Whether a token can be verified without awaiting anything (no key-lookup hook, no store)."""
-        return not self.config.hooks.has("on_key_lookup") and self._store() is None
+        """Whether a token can be verified without awaiting anything (no key-lookup hook, no store,
+        no PBES2 key to derive off the event loop)."""
+        config = self.config
+        if config.hooks.has("on_key_lookup") or config.codec.derives_keys:
+            return False
+        return self._store() is None
 
-    def _checked(self, token: str, key: Any = None) -> tuple[dict[str, Any], Any]:
+    def _checked(self, token: str) -> tuple[dict[str, Any], Any]:
         """Signature or decryption, claims and typed claims: what the token itself proves."""
         config = self.config
-        claims = config.codec.decode(token, now=config.clock(), key=key)
+        claims = config.codec.decode(token, now=config.clock())
         typed = claims if config.claims is None else convert_claims(config, claims)
         return claims, typed
 
-    async def _verify(self, token: str, *, from_cookie: bool) -> tuple[dict[str, Any], Any]:
-        """Every check an incoming token passes: :meth:`_checked` with the key a key-lookup hook
-        gives, CSRF (cookie-borne tokens), then revocation. Returns ``(claims, typed claims)``."""
-        claims, typed = self._checked(token, await self._key_for(token))
+    async def _decoded(self, token: str, *, refusable: bool = True) -> tuple[dict[str, Any], Any]:
+        """:meth:`_checked` with the key a key-lookup hook gives and any PBES2 key derived off the
+        event loop (``refusable=False``: wait for the derivation pool rather than be refused)."""
+        config = self.config
+        key = await self._key_for(token)
+        claims = await config.codec.decode_async(token, now=config.clock(), key=key, refusable=refusable)
+        return claims, convert_claims(config, claims)
+
+    async def _verify(
+        self, token: str, *, from_cookie: bool, refusable: bool = True
+    ) -> tuple[dict[str, Any], Any]:
+        """Every check an incoming token passes: :meth:`_decoded`, CSRF (cookie-borne tokens), then
+        revocation. Returns ``(claims, typed claims)``."""
+        claims, typed = await self._decoded(token, refusable=refusable)
         if from_cookie and self.config.csrf:
             await self._check_csrf(claims)  # before revocation: a forged request changes no cookie
         store = self._store()
@@ -569,7 +584,7 @@ class Session(Generic[ClaimsT]):
             # subject, required claims, typed claims)
             validate_claims(claims, config.codec.rules, config.clock())
             typed = convert_claims(self.config, claims)
-            token = config.encode_token(claims)
+            token = await config.encode_token_async(claims)
             if config.cookie_spec is not None:
                 config.cookie_spec.check_fits(token)
         except Exception as exc:
@@ -637,7 +652,8 @@ class Session(Generic[ClaimsT]):
         self._check_writable("adopt")
         await self.load()
         before = self.snapshot()
-        claims, typed = await self._verify(token, from_cookie=False)  # from the store, not a cookie
+        # from the store, not a cookie: our own successor, worth waiting for a busy derivation pool
+        claims, typed = await self._verify(token, from_cookie=False, refusable=False)
         self._apply(claims, typed, token)
         if self.config.cookie_spec is not None:
             self._cookie_action = "set"
