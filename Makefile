@@ -22,7 +22,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 .DEFAULT_GOAL := help
 
 .PHONY: help venv run-venv run run-spa run-scopes test pytest services lint typecheck check
-.PHONY: docs dist bench bench-http
+.PHONY: docs dist bench bench-http bench-flood
 
 help:
 	@echo "make run        serve the example app (examples/seed) on http://$(HOST):$(PORT)"
@@ -33,6 +33,7 @@ help:
 	@echo "make pytest     pytest alone, nothing provisioned (PYTEST_ARGS=...; what is missing is skipped)"
 	@echo "make services   install what the tests need and print the versions"
 	@echo "make bench      in-process benchmark against Litestar's JWT auth (bench-http: over HTTP with wrk)"
+	@echo "make bench-flood  a legitimate client's latency while forged PBES2 refresh cookies arrive"
 	@echo "make lint       ruff check + ruff format --check"
 	@echo "make typecheck  mypy --strict on litestar_jwtsession"
 	@echo "make check      lint + typecheck + test"
@@ -100,6 +101,11 @@ bench-http: venv
 	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
 	$(VENV_PYTHON) -m pip install -q -e '.[bench]'
 	$(VENV_PYTHON) -m benchmarks.http
+
+# The seed app over HTTP (uvicorn, one worker) under a flood of forged PBES2 refresh cookies.
+bench-flood: venv
+	$(VENV_PYTHON) -m pip install -q -e '.[bench]'
+	$(VENV_PYTHON) -m benchmarks.flood
 
 # --- checks and packaging --------------------------------------------------------------------------
 

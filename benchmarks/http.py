@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 # (label, factory, path, cookie name or None)
@@ -39,12 +39,13 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _server(factory: str) -> Iterator[str]:
+def _server(
+    factory: str, *, module: str = "benchmarks.http_apps", env: Mapping[str, str] | None = None
+) -> Iterator[str]:
     port = _free_port()
-    command = [sys.executable, "-m", "uvicorn", "--factory", f"benchmarks.http_apps:{factory}"]
+    command = [sys.executable, "-m", "uvicorn", "--factory", f"{module}:{factory}"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"]
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    process = subprocess.Popen(command, env=env)
+    process = subprocess.Popen(command, env={**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})})
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
