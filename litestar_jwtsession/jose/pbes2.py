@@ -9,6 +9,8 @@ stall every request of the process. So a caller on an event loop goes through a
   model then derives nothing itself and raises :class:`DerivationNeeded` instead; the pool derives
   that key in one of its threads (cryptography's PBKDF2 releases the GIL, so the loop keeps
   serving) and calls again with the key offered;
+- those threads run at a lower priority (on Linux, where a nice value belongs to one thread), so
+  the event loop's thread wins the CPU over PBKDF2 when cores are scarce;
 - at most ``workers + queue`` derivations are admitted; past that a read is refused with
   ``ERR_JWE_DERIVATION_BUSY`` rather than queued without end (a seal is never refused: it is the
   application's own work);
@@ -25,6 +27,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
+import sys
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
@@ -133,6 +137,18 @@ def key_encryption_key(kid: KekId, derive: Callable[[], bytes]) -> bytes:
     return kek
 
 
+WORKER_NICENESS = 10
+"""How much lower the derivation threads' priority is (Linux only): their CPU share against the
+event loop's thread drops to about a tenth."""
+
+
+def _lower_priority() -> None:
+    # elsewhere the nice value belongs to the whole process: lowering it would slow the loop too
+    if sys.platform.startswith("linux"):
+        with suppress(OSError):
+            os.nice(WORKER_NICENESS)
+
+
 class DerivationPool:
     """Derives PBES2 keys in ``workers`` threads of its own, with at most ``queue`` more waiting.
 
@@ -190,7 +206,9 @@ class DerivationPool:
                         "waiting already",
                     )
                 if self._executor is None:
-                    self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="jwtsession-pbes2")
+                    self._executor = ThreadPoolExecutor(
+                        self.workers, thread_name_prefix="jwtsession-pbes2", initializer=_lower_priority
+                    )
                 future = self._pending[needed.kid] = self._executor.submit(needed.derive)
         if started:
             future.add_done_callback(partial(self._forget, needed.kid))

@@ -8,7 +8,9 @@ Derivations are counted (and, where a test needs a full pool, held) by wrapping 
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
+import sys
 import threading
 from typing import Any
 
@@ -18,7 +20,7 @@ from joserfc.util import urlsafe_b64encode
 
 from litestar_jwtsession.jose import ErrorCode, JWECodec, SessionError
 from litestar_jwtsession.jose.algorithms import _PBES2Algorithm
-from litestar_jwtsession.jose.pbes2 import KEK_CACHE, DerivationPool
+from litestar_jwtsession.jose.pbes2 import KEK_CACHE, WORKER_NICENESS, DerivationPool
 
 PASSWORD = "correct horse battery staple"
 FAST = 1000
@@ -29,6 +31,7 @@ class Derivations:
 
     def __init__(self) -> None:
         self.calls: list[tuple[int, bool, str]] = []
+        self.niceness: list[int] = []
         self.gate = threading.Event()
         self.gate.set()
 
@@ -52,6 +55,8 @@ def derivations(monkeypatch: pytest.MonkeyPatch) -> Derivations:
         except RuntimeError:
             on_loop = False
         record.calls.append((p2c, on_loop, threading.current_thread().name))
+        if sys.platform.startswith("linux"):
+            record.niceness.append(os.getpriority(os.PRIO_PROCESS, 0))  # 0: this thread, on Linux
         assert record.gate.wait(10), "the test never opened the gate"
         return original(self, key, p2s, p2c)
 
@@ -90,6 +95,15 @@ async def test_reading_derives_in_a_pool_thread_not_on_the_event_loop(derivation
     assert await codec.decode_async(token, now=NOW) == claims()
     assert derivations.on_a_loop == [False]
     assert derivations.calls[0][2].startswith("jwtsession-pbes2")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="only Linux gives each thread a nice value")
+async def test_derivation_threads_yield_the_cpu_to_the_event_loop(derivations: Derivations) -> None:
+    codec = JWECodec(PASSWORD, pbes2_iterations=FAST)
+    await codec.seal_async(claims())
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    assert derivations.niceness == [min(19, own + WORKER_NICENESS)]
+    assert os.getpriority(os.PRIO_PROCESS, 0) == own  # the event loop's thread kept its priority
 
 
 async def test_sealing_derives_in_a_pool_thread_and_reads_back_without_deriving(
