@@ -149,6 +149,24 @@ def _lower_priority() -> None:
             os.nice(WORKER_NICENESS)
 
 
+async def _result(future: Future[bytes]) -> bytes:
+    try:
+        # shielded: a caller that goes away must not cancel a derivation others may be sharing
+        return await asyncio.shield(asyncio.wrap_future(future))
+    except Exception as exc:  # callers are promised SessionErrors only
+        raise SessionError(ErrorCode.JWE_INVALID, f"PBES2 key derivation failed: {exc}") from exc
+
+
+class _Derivation:
+    """One derivation in the pool and the callers waiting for it."""
+
+    __slots__ = ("future", "waiters")
+
+    def __init__(self, future: Future[bytes]) -> None:
+        self.future = future
+        self.waiters = 0
+
+
 class DerivationPool:
     """Derives PBES2 keys in ``workers`` threads of its own, with at most ``queue`` more waiting.
 
@@ -166,11 +184,11 @@ class DerivationPool:
         self.queue = queue
         self._executor: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()  # pools are shared by every event loop of the process
-        self._pending: dict[KekId, Future[bytes]] = {}
+        self._pending: dict[KekId, _Derivation] = {}
 
     @property
     def pending(self) -> int:
-        """Derivations running or waiting for a worker."""
+        """Derivations running, waiting for a worker, or done but not yet used by their callers."""
         return len(self._pending)
 
     async def run(self, attempt: Callable[[], T], *, refusable: bool) -> T:
@@ -180,25 +198,29 @@ class DerivationPool:
         key is not already being derived; a seal waits for its turn.
         """
         keys: dict[KekId, bytes] = {}
-        while True:
-            try:
-                with offering(keys):
-                    return attempt()
-            except DerivationNeeded as needed:
-                if needed.kid in keys:  # offered and still asked for: never loop
-                    raise
+        joined: list[KekId] = []
+        try:
+            while True:
                 try:
-                    keys[needed.kid] = await self._derive(needed, refusable)
-                except SessionError:
-                    raise
-                except Exception as exc:  # callers are promised SessionErrors only
-                    raise SessionError(ErrorCode.JWE_INVALID, f"PBES2 key derivation failed: {exc}") from exc
+                    with offering(keys):
+                        return attempt()
+                except DerivationNeeded as needed:
+                    if needed.kid in keys:  # offered and still asked for: never loop
+                        raise
+                    future = self._join(needed, refusable)
+                    joined.append(needed.kid)
+                    keys[needed.kid] = await _result(future)
+        finally:
+            # only now: had the attempt succeeded, its key is cached, so a request for the same
+            # token arriving between the derivation's end and here does not derive it again
+            for kid in joined:
+                self._leave(kid)
 
-    async def _derive(self, needed: DerivationNeeded, refusable: bool) -> bytes:
+    def _join(self, needed: DerivationNeeded, refusable: bool) -> Future[bytes]:
         with self._lock:
-            future = self._pending.get(needed.kid)
-            started = future is None
-            if future is None:
+            derivation = self._pending.get(needed.kid)
+            started = derivation is None
+            if derivation is None:
                 if refusable and len(self._pending) >= self.workers + self.queue:
                     raise SessionError(
                         ErrorCode.JWE_DERIVATION_BUSY,
@@ -209,13 +231,23 @@ class DerivationPool:
                     self._executor = ThreadPoolExecutor(
                         self.workers, thread_name_prefix="jwtsession-pbes2", initializer=_lower_priority
                     )
-                future = self._pending[needed.kid] = self._executor.submit(needed.derive)
-        if started:
-            future.add_done_callback(partial(self._forget, needed.kid))
-        # shielded: a client that disconnects must not cancel a derivation others may be sharing
-        return await asyncio.shield(asyncio.wrap_future(future))
+                derivation = self._pending[needed.kid] = _Derivation(self._executor.submit(needed.derive))
+            derivation.waiters += 1
+        if started:  # outside the lock: a future already done runs the callback right here
+            derivation.future.add_done_callback(partial(self._finished, needed.kid))
+        return derivation.future
 
-    def _forget(self, kid: KekId, future: Future[bytes]) -> None:
+    def _leave(self, kid: KekId) -> None:
         with self._lock:
-            if self._pending.get(kid) is future:
+            derivation = self._pending.get(kid)
+            if derivation is not None:
+                derivation.waiters -= 1
+                if derivation.waiters == 0 and derivation.future.done():
+                    del self._pending[kid]
+
+    def _finished(self, kid: KekId, future: Future[bytes]) -> None:
+        # every waiter gone already (e.g. cancelled): nobody else will drop the entry
+        with self._lock:
+            derivation = self._pending.get(kid)
+            if derivation is not None and derivation.future is future and derivation.waiters == 0:
                 del self._pending[kid]

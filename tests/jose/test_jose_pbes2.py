@@ -135,6 +135,22 @@ async def test_concurrent_reads_of_one_new_token_share_one_derivation(derivation
     assert len(derivations) == 1
 
 
+async def test_a_reader_arriving_just_after_the_derivation_reuses_it(derivations: Derivations) -> None:
+    codec = JWECodec(PASSWORD, pbes2_iterations=FAST)
+    token = _foreign(codec)
+    derivations.calls.clear()
+    derivations.gate.clear()
+    first = asyncio.ensure_future(codec.decode_async(token, now=NOW))
+    await _until(lambda: codec.derivations.pending == 1)
+    (derivation,) = codec.derivations._pending.values()
+    derivations.gate.set()
+    derivation.future.result(10)  # done, and the first reader has not resumed yet (no await since)
+    second = asyncio.ensure_future(codec.decode_async(token, now=NOW))
+    assert [await first, await second] == [claims()] * 2
+    assert len(derivations) == 1
+    assert codec.derivations.pending == 0
+
+
 # --------------------------------------------------------------------------- forged tokens
 
 
