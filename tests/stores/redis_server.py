@@ -31,7 +31,9 @@ def redis_server_binary() -> str:
     CI, else a skip."""
     server = os.environ.get("JWTSESSION_REDIS_SERVER") or shutil.which("redis-server") or _wheel_server()
     if server is None:
-        reason = "needs a redis-server binary: run `make test`, set JWTSESSION_REDIS_SERVER or put one on PATH"
+        reason = (
+            "needs a redis-server binary: run `make test`, set JWTSESSION_REDIS_SERVER or put one on PATH"
+        )
         if os.environ.get("CI"):
             pytest.fail(f"{reason} (CI is set, so this is a failure, not a skip)")
         pytest.skip(reason)
