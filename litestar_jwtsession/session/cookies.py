@@ -110,7 +110,10 @@ def read_cookie(cookies: dict[str, str], name: str) -> IncomingCookie:
     count_text = main[len(CHUNK_MARKER) :]
     if not count_text.isascii() or not count_text.isdigit():
         return IncomingCookie(None, 0)
-    count = int(count_text)
+    # parseInt semantics (leading zeros allowed), but int() only ever sees a few digits: past
+    # Python's digit limit it raises, and any longer number is over the cap anyway
+    digits = count_text.lstrip("0")
+    count = int(digits or "0") if len(digits) <= len(str(MAX_CHUNKS)) else MAX_CHUNKS + 1
     if count == 0 or count > MAX_CHUNKS:
         # still remember the announced chunks (capped) so a write can expire them
         return IncomingCookie(None, min(count, MAX_CHUNKS))
