@@ -325,6 +325,20 @@ def _time_window(claims: dict[str, Any], rules: ClaimRules) -> tuple[float, floa
     return valid_from, valid_before, valid_until
 
 
+def _json_object_type(depth: int) -> Any:
+    """The msgspec type of a JSON object whose arrays and objects nest at most ``depth`` levels."""
+    value: Any = str | int | float | bool | None
+    for _ in range(depth - 1):
+        value = str | int | float | bool | None | list[value] | dict[str, value]
+    return dict[str, value]
+
+
+# A protected header nests little (a JWK in ``jwk``/``epk``: 4 levels with RSA ``oth``). Decoding
+# into a type of bounded depth refuses hostile nesting in C, before it can exhaust the stack.
+_HEADER_DEPTH = 8
+_HEADER_DECODER = msgspec.json.Decoder(_json_object_type(_HEADER_DEPTH))
+
+
 class _Codec:
     """Size cap, header parsing, ``typ`` and allow-list checks, key selection, claims."""
 
@@ -361,11 +375,17 @@ class _Codec:
         if len(parts) != codes.segments:
             raise SessionError(codes.invalid, f"Invalid {codes.name}: must contain {codes.segments} segments")
         try:
-            header = msgspec.json.decode(urlsafe_b64decode(parts[0].encode("ascii")))
-        except ValueError as exc:  # binascii, msgspec and unicode errors are all ValueErrors
+            header: dict[str, Any] = _HEADER_DECODER.decode(urlsafe_b64decode(parts[0].encode("ascii")))
+        except msgspec.ValidationError as exc:
+            raise SessionError(
+                codes.invalid,
+                f"Invalid {codes.name}: protected header must be a JSON object nesting at most "
+                f"{_HEADER_DEPTH} levels",
+            ) from exc
+        # binascii, msgspec and unicode errors are all ValueErrors; RecursionError only if the
+        # stack was nearly exhausted already
+        except (ValueError, RecursionError) as exc:
             raise SessionError(codes.invalid, f"Invalid {codes.name}: unreadable protected header") from exc
-        if not isinstance(header, dict):
-            raise SessionError(codes.invalid, f"Invalid {codes.name}: protected header must be a JSON object")
         return header
 
     def decode(self, token: str, *, now: float, key: Any = None) -> dict[str, Any]:

@@ -474,8 +474,8 @@ class Session(Generic[ClaimsT]):
         """The key an ``on_key_lookup`` hook picks for ``token`` (``None``: the configured keys)."""
         if not self.config.hooks.has("on_key_lookup"):
             return None
-        header = self.config.codec.header(token)
         try:
+            header = self.config.codec.header(token)  # inside: only SessionErrors leave this method
             return await self._while_reading(
                 self.config.hooks.first("on_key_lookup", self._event(header=header))
             )
