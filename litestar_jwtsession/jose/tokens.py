@@ -38,7 +38,7 @@ from litestar_jwtsession.jose.algorithms import (
     jws_allowed_algorithms,
     jws_registry,
 )
-from litestar_jwtsession.jose.errors import ErrorCode, SessionError
+from litestar_jwtsession.jose.errors import ErrorCode, SessionError, safe_text
 from litestar_jwtsession.jose.keys import _KEY_CLASSES, JWK, KeyPair, _import_key, _Key, _public_key
 
 if TYPE_CHECKING:
@@ -176,8 +176,11 @@ class _Codes:
     def map(self, exc: Exception) -> SessionError:
         """The SessionError for a joserfc (or other) exception raised while opening a token."""
         code = next((self.errors[cls] for cls in type(exc).__mro__ if cls in self.errors), self.invalid)
+        # joserfc's descriptions quote the token's header (e.g. the names in "crit"): escaped
         detail = exc.description if isinstance(exc, JoseError) else str(exc)
-        message = f"{self.name} rejected ({type(exc).__name__})" + (f": {detail}" if detail else "")
+        message = f"{self.name} rejected ({type(exc).__name__})" + (
+            f": {safe_text(detail)}" if detail else ""
+        )
         error = SessionError(code, message)
         error.__cause__ = exc
         return error
@@ -235,7 +238,9 @@ def _encode_claims(claims: Mapping[str, Any]) -> bytes:
     try:
         return msgspec.json.encode(claims if isinstance(claims, dict) else dict(claims))
     except (msgspec.EncodeError, TypeError, ValueError, OverflowError) as exc:
-        raise SessionError(ErrorCode.SESSION_SEAL_FAILED, f"claims are not JSON-serialisable: {exc}") from exc
+        raise SessionError(
+            ErrorCode.SESSION_SEAL_FAILED, f"claims are not JSON-serialisable: {safe_text(exc)}"
+        ) from exc
 
 
 def _key_list(key: Any) -> list[Any]:
@@ -380,7 +385,7 @@ class _Codec:
             raise SessionError(
                 codes.invalid,
                 f"Invalid {codes.name}: protected header must be a JSON object nesting at most "
-                f"{_HEADER_DEPTH} levels",
+                f"{_HEADER_DEPTH} levels ({safe_text(exc)})",
             ) from exc
         # binascii, msgspec and unicode errors are all ValueErrors; RecursionError only if the
         # stack was nearly exhausted already
@@ -434,7 +439,9 @@ class _Codec:
         usable = [slot for slot in slots if alg in slot.algs and (not codes.uses_enc or enc in slot.encs)]
         if not usable:
             shown = f"{alg}/{enc}" if codes.uses_enc else alg
-            raise SessionError(codes.alg_not_allowed, f"{codes.name} algorithm {shown!r} is not allowed")
+            raise SessionError(
+                codes.alg_not_allowed, f"{codes.name} algorithm {safe_text(shown, quote=True)} is not allowed"
+            )
         if kid is None:
             return usable
         if not isinstance(kid, str):
@@ -443,7 +450,7 @@ class _Codec:
         by_kid = [slot for slot in usable if slot.key.kid == kid]
         unnamed = [slot for slot in usable if slot.key.kid is None]
         if not (by_kid or unnamed):
-            raise SessionError(codes.failed, f"no key matches kid {kid!r}")
+            raise SessionError(codes.failed, f"no key matches kid {safe_text(kid, quote=True)}")
         return by_kid or unnamed
 
     def _open(self, token: str, header: dict[str, Any], candidates: list[_Slot]) -> bytes:
@@ -488,7 +495,7 @@ def _usable_slots(items: list[Any], build: Callable[[Any], _Slot]) -> tuple[_Slo
         except ValueError as exc:
             reason = str(exc)
     if not slots:
-        raise SessionError(ErrorCode.JWK_INVALID, f"no usable key from key lookup: {reason}")
+        raise SessionError(ErrorCode.JWK_INVALID, f"no usable key from key lookup: {safe_text(reason)}")
     return tuple(slots)
 
 
@@ -577,7 +584,9 @@ class JWSCodec(_Codec):
                 header, payload, self._signer, registry=_jws_registry_for(header["alg"])
             )
         except Exception as exc:  # joserfc raises more than JoseError; sign promises SessionError
-            raise SessionError(ErrorCode.SESSION_SEAL_FAILED, f"JWS signing failed: {exc}") from exc
+            raise SessionError(
+                ErrorCode.SESSION_SEAL_FAILED, f"JWS signing failed: {safe_text(exc)}"
+            ) from exc
         return self._checked_output(token)
 
     def _open_with(self, token: str, header: dict[str, Any], key: _Key) -> bytes:
@@ -688,7 +697,9 @@ class JWECodec(_Codec):
         try:
             token = jwe.encrypt_compact(header, payload, self._sealer, registry=registry)
         except Exception as exc:  # joserfc raises more than JoseError; seal promises SessionError
-            raise SessionError(ErrorCode.SESSION_SEAL_FAILED, f"JWE encryption failed: {exc}") from exc
+            raise SessionError(
+                ErrorCode.SESSION_SEAL_FAILED, f"JWE encryption failed: {safe_text(exc)}"
+            ) from exc
         return self._checked_output(token)
 
     def _open_with(self, token: str, header: dict[str, Any], key: _Key) -> bytes:
