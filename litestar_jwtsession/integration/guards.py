@@ -64,14 +64,16 @@ def _is_automatic_options(route_handler: BaseRouteHandler) -> bool:
 def _scope_claim(claims: Any) -> list[Any] | tuple[Any, ...] | set[Any] | frozenset[Any]:
     value = claims.get("scope") if type(claims) is dict else getattr(claims, "scope", None)
     if isinstance(value, str):
-        return value.split()
+        # RFC 6749 §3.3: scopes are delimited by the ASCII space only; str.split() would also
+        # split on tabs, line breaks and Unicode spaces ("read\u00a0admin" would grant "admin")
+        return [item for item in value.split(" ") if item]
     if isinstance(value, list | tuple | set | frozenset):
         return value  # non-string members never equal a required scope
     return ()
 
 
 def session_scopes(claims: Any) -> frozenset[str]:
-    """The ``scope`` claim as a set: a list of strings or one space-delimited string."""
+    """The ``scope`` claim as a set: a list of strings or one string delimited by ASCII spaces."""
     return frozenset(item for item in _scope_claim(claims) if isinstance(item, str))
 
 
