@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping  # noqa: TC003
+from types import CodeType
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -17,6 +18,7 @@ from litestar.exceptions import (
     NotAuthorizedException,
     PermissionDeniedException,
 )
+from litestar.routes.http import HTTPRoute
 
 from litestar_jwtsession.integration.stores import BOOKKEEPING_CLAIMS
 from litestar_jwtsession.jose.errors import SessionError
@@ -41,18 +43,37 @@ SKIP_GUARD_OPT_KEY = "skip_session_guard"
 
 SessionRef = str | SessionConfig[Any] | None
 
+# Litestar adds an OPTIONS handler to every HTTP route without one of its own (answering 204 with
+# ``Allow``); it is the only OPTIONS handler guards let through, recognised by its code object.
+# Should Litestar move it, this is None and every OPTIONS request is guarded (fail closed).
+_AUTOMATIC_OPTIONS_CODE = next(
+    (
+        const
+        for const in HTTPRoute.create_options_handler.__code__.co_consts
+        if isinstance(const, CodeType) and const.co_name == "options_handler"
+    ),
+    None,
+)
+
+
+def _is_automatic_options(route_handler: BaseRouteHandler) -> bool:
+    code = getattr(route_handler.fn, "__code__", None)
+    return code is not None and code is _AUTOMATIC_OPTIONS_CODE
+
 
 def _scope_claim(claims: Any) -> list[Any] | tuple[Any, ...] | set[Any] | frozenset[Any]:
     value = claims.get("scope") if type(claims) is dict else getattr(claims, "scope", None)
     if isinstance(value, str):
-        return value.split()
+        # RFC 6749 §3.3: scopes are delimited by the ASCII space only; str.split() would also
+        # split on tabs, line breaks and Unicode spaces ("read\u00a0admin" would grant "admin")
+        return [item for item in value.split(" ") if item]
     if isinstance(value, list | tuple | set | frozenset):
         return value  # non-string members never equal a required scope
     return ()
 
 
 def session_scopes(claims: Any) -> frozenset[str]:
-    """The ``scope`` claim as a set: a list of strings or one space-delimited string."""
+    """The ``scope`` claim as a set: a list of strings or one string delimited by ASCII spaces."""
     return frozenset(item for item in _scope_claim(claims) if isinstance(item, str))
 
 
@@ -93,8 +114,12 @@ class SessionGuard:
     ) -> None:
         scope: Any = connection.scope  # a dict: our key is not in its TypedDict
         opt = route_handler.opt
-        if opt.get(SKIP_GUARD_OPT_KEY) or scope.get("method") == "OPTIONS":
-            return  # opted out; or a CORS preflight, which carries no credentials
+        if opt.get(SKIP_GUARD_OPT_KEY) or (
+            scope.get("method") == "OPTIONS" and _is_automatic_options(route_handler)
+        ):
+            # opted out; or Litestar's own OPTIONS answer, which serves no data (a browser's CORS
+            # preflight, which carries no credentials, is answered by the CORS middleware first)
+            return
         state = scope.get(SCOPE_KEY)
         if state is None:  # the request's first session access: try the cached read
             admitted = None

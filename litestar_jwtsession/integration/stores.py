@@ -54,7 +54,7 @@ from litestar.stores.base import Store
 
 from litestar_jwtsession.integration.device_cookie import DeviceCookie, user_agent_client_key
 from litestar_jwtsession.integration.store_ops import StoreOps, store_ops
-from litestar_jwtsession.jose.errors import ErrorCode, SessionError, StoreUnavailableError
+from litestar_jwtsession.jose.errors import ErrorCode, SessionError, StoreUnavailableError, safe_text
 from litestar_jwtsession.session.hooks import HookEvent
 from litestar_jwtsession.session.revocation import remaining_lifetime
 from litestar_jwtsession.session.state import SessionSnapshot
@@ -289,8 +289,8 @@ class LitestarSessionStore:
         await self._revoke_family(store, config, family)
         error = SessionError(
             ErrorCode.REFRESH_TOKEN_REUSED,
-            f"session {config.name!r}: refresh token {jti!r} was already rotated; "
-            f"its family {family!r} is revoked",
+            f"session {config.name!r}: refresh token {safe_text(jti, quote=True)} was already "
+            f"rotated; its family {safe_text(family, quote=True)} is revoked",
             claims=dict(claims),
         )
         iat, exp = claims.get("iat"), claims.get("exp")
@@ -399,7 +399,7 @@ async def _mint(config: SessionConfig[Any], data: Mapping[str, Any], now: float)
         raise
     except Exception as exc:
         raise SessionError(
-            ErrorCode.SESSION_SEAL_FAILED, f"session {config.name!r} could not be sealed: {exc}"
+            ErrorCode.SESSION_SEAL_FAILED, f"session {config.name!r} could not be sealed: {safe_text(exc)}"
         ) from exc
     return token
 

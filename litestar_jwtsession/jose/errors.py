@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-__all__ = ("ErrorCode", "SessionError")
+__all__ = ("ErrorCode", "SessionError", "safe_text")
 
 
 class ErrorCode(StrEnum):
@@ -75,3 +75,19 @@ class StoreUnavailableError(SessionError):
 
     def __init__(self, message: str) -> None:
         super().__init__(ErrorCode.STORE_UNAVAILABLE, message)
+
+
+def safe_text(value: object, *, quote: bool = False, limit: int = 256) -> str:
+    """``value`` fit for an error message, which hooks and loggers write out as they get it.
+
+    Values from a request (a token's ``kid``, ``alg``, claims, or a library's description of them)
+    must not forge log lines: ``str(value)`` (``repr`` with ``quote``) is cut to ``limit``
+    characters and every non-printable character (line breaks, terminal escapes) is written as
+    ``repr`` writes it, e.g. ``\\n``.
+    """
+    text = repr(value) if quote else str(value)
+    if len(text) > limit:
+        text = text[:limit] + "..."
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)

@@ -39,7 +39,7 @@ from litestar_jwtsession.jose.algorithms import (
     jws_allowed_algorithms,
     jws_registry,
 )
-from litestar_jwtsession.jose.errors import ErrorCode, SessionError
+from litestar_jwtsession.jose.errors import ErrorCode, SessionError, safe_text
 from litestar_jwtsession.jose.keys import _KEY_CLASSES, JWK, KeyPair, _import_key, _Key, _public_key
 from litestar_jwtsession.jose.pbes2 import DerivationPool
 
@@ -178,8 +178,11 @@ class _Codes:
     def map(self, exc: Exception) -> SessionError:
         """The SessionError for a joserfc (or other) exception raised while opening a token."""
         code = next((self.errors[cls] for cls in type(exc).__mro__ if cls in self.errors), self.invalid)
+        # joserfc's descriptions quote the token's header (e.g. the names in "crit"): escaped
         detail = exc.description if isinstance(exc, JoseError) else str(exc)
-        message = f"{self.name} rejected ({type(exc).__name__})" + (f": {detail}" if detail else "")
+        message = f"{self.name} rejected ({type(exc).__name__})" + (
+            f": {safe_text(detail)}" if detail else ""
+        )
         error = SessionError(code, message)
         error.__cause__ = exc
         return error
@@ -237,7 +240,9 @@ def _encode_claims(claims: Mapping[str, Any]) -> bytes:
     try:
         return msgspec.json.encode(claims if isinstance(claims, dict) else dict(claims))
     except (msgspec.EncodeError, TypeError, ValueError, OverflowError) as exc:
-        raise SessionError(ErrorCode.SESSION_SEAL_FAILED, f"claims are not JSON-serialisable: {exc}") from exc
+        raise SessionError(
+            ErrorCode.SESSION_SEAL_FAILED, f"claims are not JSON-serialisable: {safe_text(exc)}"
+        ) from exc
 
 
 def _key_list(key: Any) -> list[Any]:
@@ -327,6 +332,20 @@ def _time_window(claims: dict[str, Any], rules: ClaimRules) -> tuple[float, floa
     return valid_from, valid_before, valid_until
 
 
+def _json_object_type(depth: int) -> Any:
+    """The msgspec type of a JSON object whose arrays and objects nest at most ``depth`` levels."""
+    value: Any = str | int | float | bool | None
+    for _ in range(depth - 1):
+        value = str | int | float | bool | None | list[value] | dict[str, value]
+    return dict[str, value]
+
+
+# A protected header nests little (a JWK in ``jwk``/``epk``: 4 levels with RSA ``oth``). Decoding
+# into a type of bounded depth refuses hostile nesting in C, before it can exhaust the stack.
+_HEADER_DEPTH = 8
+_HEADER_DECODER = msgspec.json.Decoder(_json_object_type(_HEADER_DEPTH))
+
+
 class _Codec:
     """Size cap, header parsing, ``typ`` and allow-list checks, key selection, claims."""
 
@@ -365,11 +384,17 @@ class _Codec:
         if len(parts) != codes.segments:
             raise SessionError(codes.invalid, f"Invalid {codes.name}: must contain {codes.segments} segments")
         try:
-            header = msgspec.json.decode(urlsafe_b64decode(parts[0].encode("ascii")))
-        except ValueError as exc:  # binascii, msgspec and unicode errors are all ValueErrors
+            header: dict[str, Any] = _HEADER_DECODER.decode(urlsafe_b64decode(parts[0].encode("ascii")))
+        except msgspec.ValidationError as exc:
+            raise SessionError(
+                codes.invalid,
+                f"Invalid {codes.name}: protected header must be a JSON object nesting at most "
+                f"{_HEADER_DEPTH} levels ({safe_text(exc)})",
+            ) from exc
+        # binascii, msgspec and unicode errors are all ValueErrors; RecursionError only if the
+        # stack was nearly exhausted already
+        except (ValueError, RecursionError) as exc:
             raise SessionError(codes.invalid, f"Invalid {codes.name}: unreadable protected header") from exc
-        if not isinstance(header, dict):
-            raise SessionError(codes.invalid, f"Invalid {codes.name}: protected header must be a JSON object")
         return header
 
     def decode(self, token: str, *, now: float, key: Any = None) -> dict[str, Any]:
@@ -428,7 +453,9 @@ class _Codec:
         usable = [slot for slot in slots if alg in slot.algs and (not codes.uses_enc or enc in slot.encs)]
         if not usable:
             shown = f"{alg}/{enc}" if codes.uses_enc else alg
-            raise SessionError(codes.alg_not_allowed, f"{codes.name} algorithm {shown!r} is not allowed")
+            raise SessionError(
+                codes.alg_not_allowed, f"{codes.name} algorithm {safe_text(shown, quote=True)} is not allowed"
+            )
         if kid is None:
             return usable
         if not isinstance(kid, str):
@@ -437,7 +464,7 @@ class _Codec:
         by_kid = [slot for slot in usable if slot.key.kid == kid]
         unnamed = [slot for slot in usable if slot.key.kid is None]
         if not (by_kid or unnamed):
-            raise SessionError(codes.failed, f"no key matches kid {kid!r}")
+            raise SessionError(codes.failed, f"no key matches kid {safe_text(kid, quote=True)}")
         return by_kid or unnamed
 
     def _open(self, token: str, header: dict[str, Any], candidates: list[_Slot]) -> bytes:
@@ -484,7 +511,7 @@ def _usable_slots(items: list[Any], build: Callable[[Any], _Slot]) -> tuple[_Slo
         except ValueError as exc:
             reason = str(exc)
     if not slots:
-        raise SessionError(ErrorCode.JWK_INVALID, f"no usable key from key lookup: {reason}")
+        raise SessionError(ErrorCode.JWK_INVALID, f"no usable key from key lookup: {safe_text(reason)}")
     return tuple(slots)
 
 
@@ -573,7 +600,9 @@ class JWSCodec(_Codec):
                 header, payload, self._signer, registry=_jws_registry_for(header["alg"])
             )
         except Exception as exc:  # joserfc raises more than JoseError; sign promises SessionError
-            raise SessionError(ErrorCode.SESSION_SEAL_FAILED, f"JWS signing failed: {exc}") from exc
+            raise SessionError(
+                ErrorCode.SESSION_SEAL_FAILED, f"JWS signing failed: {safe_text(exc)}"
+            ) from exc
         return self._checked_output(token)
 
     def _open_with(self, token: str, header: dict[str, Any], key: _Key) -> bytes:
@@ -705,7 +734,9 @@ class JWECodec(_Codec):
         except SessionError:  # a PBES2 key to derive elsewhere first
             raise
         except Exception as exc:  # joserfc raises more than JoseError; seal promises SessionError
-            raise SessionError(ErrorCode.SESSION_SEAL_FAILED, f"JWE encryption failed: {exc}") from exc
+            raise SessionError(
+                ErrorCode.SESSION_SEAL_FAILED, f"JWE encryption failed: {safe_text(exc)}"
+            ) from exc
         return self._checked_output(token)
 
     async def decode_async(

@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 __all__ = (
     "CHUNK_MARKER",
     "MAX_CHUNKS",
+    "MAX_COOKIE_HEADER_SIZE",
+    "MAX_COOKIE_PAIRS",
+    "MAX_COOKIE_SIZE",
     "CookieSpec",
     "IncomingCookie",
     "parse_cookie_header",
@@ -32,9 +35,18 @@ __all__ = (
 
 MAX_CHUNKS = 100
 CHUNK_MARKER = "__chunked__"
-MAX_COOKIE_HEADER_SIZE = 512 * 1024
-"""``Cookie`` header values longer than this in total (characters) are ignored as a whole: the
-request then carries no cookie session. 100 chunks of 4000 characters, h3's maximum, fit."""
+MAX_COOKIE_SIZE = 4096
+"""The longest cookie (name and value, in bytes) browsers keep: RFC 6265 §6.1 asks for at least
+this much, and browsers drop longer cookies rather than send them."""
+MAX_COOKIE_HEADER_SIZE = (MAX_CHUNKS + 2) * (MAX_COOKIE_SIZE + len("=; "))
+"""``Cookie`` header values longer than this in total (418,098 characters) are ignored as a whole:
+the request then carries no cookie session. It is what a browser sends for 102 cookies of the
+largest size it keeps: a maximal chunked session (the main cookie and :data:`MAX_CHUNKS` chunks of
+up to 4000 characters, h3's maximum, under a name of up to 92 characters) and one more cookie."""
+MAX_COOKIE_PAIRS = 300
+"""Pairs of a ``Cookie`` header beyond the first 300 are not parsed. Chrome keeps at most 180
+cookies per domain (RFC 6265 asks for at least 50); with the cookies of parent domains, a
+browser's request stays below this."""
 _EPOCH = "Thu, 01 Jan 1970 00:00:00 GMT"
 
 
@@ -60,16 +72,23 @@ def parse_cookie_value(raw: bytes) -> dict[str, str]:
 def parse_cookie_header(values: Iterable[str]) -> dict[str, str]:
     """Parse ``Cookie`` header values; the first occurrence of a name wins (as in cookie-es).
 
-    Values containing ``%`` are URL-decoded; surrounding double quotes are dropped. Headers longer
-    than :data:`MAX_COOKIE_HEADER_SIZE` in total yield no cookies at all.
+    Values containing ``%`` are URL-decoded (kept as sent if they do not decode to UTF-8);
+    surrounding double quotes are dropped. The work is bounded by what a browser can send: headers
+    longer than :data:`MAX_COOKIE_HEADER_SIZE` in total yield no cookies at all, and at most
+    :data:`MAX_COOKIE_PAIRS` pairs are parsed.
     """
     cookies: dict[str, str] = {}
     if not isinstance(values, list | tuple):
         values = list(values)
     if sum(len(header) for header in values) > MAX_COOKIE_HEADER_SIZE:
         return cookies
+    budget = MAX_COOKIE_PAIRS
     for header in values:
-        for pair in header.split(";"):
+        pairs = header.split(";", budget)
+        if len(pairs) > budget:
+            pairs.pop()  # the unsplit rest of the header
+        budget -= len(pairs)
+        for pair in pairs:
             name, sep, value = pair.partition("=")
             name = name.strip()
             if not sep or not name or name in cookies:
@@ -78,17 +97,19 @@ def parse_cookie_header(values: Iterable[str]) -> dict[str, str]:
             if len(value) >= 2 and value[0] == value[-1] == '"':
                 value = value[1:-1]
             if "%" in value:
-                value = unquote(value, errors="strict") if _decodable(value) else value
+                value = _percent_decoded(value)
             cookies[name] = value
+        if budget <= 0:
+            break
     return cookies
 
 
-def _decodable(value: str) -> bool:
+def _percent_decoded(value: str) -> str:
+    """``value`` URL-decoded in one pass; as sent if it does not decode to UTF-8 (as in cookie-es)."""
     try:
-        unquote(value, errors="strict")
+        return unquote(value, errors="strict")
     except UnicodeDecodeError:
-        return False
-    return True
+        return value
 
 
 class IncomingCookie(NamedTuple):
@@ -110,7 +131,10 @@ def read_cookie(cookies: dict[str, str], name: str) -> IncomingCookie:
     count_text = main[len(CHUNK_MARKER) :]
     if not count_text.isascii() or not count_text.isdigit():
         return IncomingCookie(None, 0)
-    count = int(count_text)
+    # parseInt semantics (leading zeros allowed), but int() only ever sees a few digits: past
+    # Python's digit limit it raises, and any longer number is over the cap anyway
+    digits = count_text.lstrip("0")
+    count = int(digits or "0") if len(digits) <= len(str(MAX_CHUNKS)) else MAX_CHUNKS + 1
     if count == 0 or count > MAX_CHUNKS:
         # still remember the announced chunks (capped) so a write can expire them
         return IncomingCookie(None, min(count, MAX_CHUNKS))

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, NamedTuple, TypeVar, ca
 
 import msgspec
 
-from litestar_jwtsession.jose.errors import ErrorCode, SessionError, StoreUnavailableError
+from litestar_jwtsession.jose.errors import ErrorCode, SessionError, StoreUnavailableError, safe_text
 from litestar_jwtsession.jose.tokens import validate_claims
 from litestar_jwtsession.session.cookies import (
     CHUNK_MARKER,
@@ -481,7 +481,7 @@ class Session(Generic[ClaimsT]):
         if revoked:
             raise SessionError(
                 ErrorCode.SESSION_REVOKED,
-                f"session {self.config.name!r}: token {claims.get('jti')!r} was revoked",
+                f"session {self.config.name!r}: token {safe_text(claims.get('jti'), quote=True)} was revoked",
                 claims=dict(claims),
             )
 
@@ -489,15 +489,15 @@ class Session(Generic[ClaimsT]):
         """The key an ``on_key_lookup`` hook picks for ``token`` (``None``: the configured keys)."""
         if not self.config.hooks.has("on_key_lookup"):
             return None
-        header = self.config.codec.header(token)
         try:
+            header = self.config.codec.header(token)  # inside: only SessionErrors leave this method
             return await self._while_reading(
                 self.config.hooks.first("on_key_lookup", self._event(header=header))
             )
         except SessionError:
             raise
         except Exception as exc:
-            raise SessionError(ErrorCode.KEY_LOOKUP_FAILED, f"key lookup failed: {exc}") from exc
+            raise SessionError(ErrorCode.KEY_LOOKUP_FAILED, f"key lookup failed: {safe_text(exc)}") from exc
 
     async def _reject(self, token: str, error: SessionError) -> bool:
         """Fire ``on_error`` (returns True) or ``on_expire`` (returns False) for a refused token."""
@@ -593,7 +593,8 @@ class Session(Generic[ClaimsT]):
                 exc
                 if isinstance(exc, SessionError)
                 else SessionError(
-                    ErrorCode.SESSION_SEAL_FAILED, f"session {config.name!r} could not be sealed: {exc}"
+                    ErrorCode.SESSION_SEAL_FAILED,
+                    f"session {config.name!r} could not be sealed: {safe_text(exc)}",
                 )
             )
             await config.hooks.fire("on_error", self._event(session=self, error=error))
@@ -754,7 +755,7 @@ def convert_claims(config: SessionConfig[Any], claims: dict[str, Any]) -> Any:
         return msgspec.convert(claims, struct, strict=False)
     except msgspec.ValidationError as exc:
         raise SessionError(
-            ErrorCode.CLAIMS_CONVERSION, f"claims do not match {struct.__name__}: {exc}"
+            ErrorCode.CLAIMS_CONVERSION, f"claims do not match {struct.__name__}: {safe_text(exc)}"
         ) from exc
 
 
