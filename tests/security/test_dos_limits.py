@@ -68,13 +68,10 @@ def test_forged_pbes2_count_is_refused_before_key_derivation(
     header = {**token_header(genuine), "p2c": p2c}
     token = ".".join([b64url(json.dumps(header)), *genuine.split(".")[1:]])
     RECORDER.clear()
-    started = time.perf_counter()
     _anonymous(send(client, "/s/d-pw", cookie=f"d-pw={token}"))
-    elapsed = time.perf_counter() - started
-    assert derivations == []
+    assert derivations == []  # refused before any PBKDF2 run (not timed: these machines are shared)
     assert RECORDER.counts() == {"on_error": 1}
     assert RECORDER.of("on_error")[0].code in ("ERR_JWE_INVALID", "ERR_JWE_ALG_NOT_ALLOWED")
-    assert elapsed < 0.05  # one PBKDF2 run at 600000 would take ~100 ms
 
 
 def test_genuine_pbes2_token_is_derived_once(
