@@ -8,6 +8,7 @@ on the same response.
 from __future__ import annotations
 
 import copy
+import inspect
 from collections.abc import Mapping  # noqa: TC003
 from types import CodeType
 from typing import TYPE_CHECKING, Any
@@ -184,11 +185,13 @@ class SessionGuard:
 
 
 async def _retrieve_user(
-    retrieve_user: Callable[[Any, ASGIConnection[Any, Any, Any, Any]], Awaitable[Any]],
+    retrieve_user: Callable[[Any, ASGIConnection[Any, Any, Any, Any]], Awaitable[Any] | Any],
     connection: ASGIConnection[Any, Any, Any, Any],
     claims: Any,
 ) -> Any:
-    user = await retrieve_user(claims, connection)
+    user = retrieve_user(claims, connection)
+    if inspect.isawaitable(user):  # sync and async handlers alike, as Litestar's auth backends
+        user = await user
     if user is None:
         raise NotAuthorizedException(detail="Unknown user", headers={"WWW-Authenticate": "Bearer"})
     return user

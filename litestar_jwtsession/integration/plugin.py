@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from litestar.routes import BaseRoute
     from litestar.stores.base import Store
 
-    RetrieveUserHandler = Callable[[Any, ASGIConnection[Any, Any, Any, Any]], Awaitable[Any]]
+    RetrieveUserHandler = Callable[[Any, ASGIConnection[Any, Any, Any, Any]], Awaitable[Any] | Any]
 
 __all__ = ("JWTSessionPlugin",)
 
@@ -63,7 +63,7 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
         sessions: further named sessions.
         refresh_fallback: re-issue a missing or expired access session from a valid refresh session
             whenever the access session is read (needs both ``access`` and ``refresh``).
-        retrieve_user_handler: ``async (claims, connection) -> user | None``; when a session guard
+        retrieve_user_handler: ``(claims, connection) -> user | None``, sync or async; when a session guard
             admits a request, ``request.auth`` holds the claims and ``request.user`` this user
             (``None`` means 401). Without it ``request.user`` is the claims as well.
         exclude_opt_key: a route ``opt`` key that opts a route out of sessions (reading one

@@ -223,6 +223,27 @@ def test_retrieve_user_handler_receives_typed_claims() -> None:
         assert isinstance(seen[0], AccessClaims)
 
 
+@pytest.mark.parametrize("known", [True, False])
+def test_a_sync_retrieve_user_handler_works_like_an_async_one(known: bool) -> None:
+    """Litestar's own auth backends take sync and async callables; so do the session guards."""
+
+    def retrieve_user(claims: Any, connection: Any) -> dict[str, str] | None:
+        return {"name": claims.name} if known else None
+
+    @get("/user", guards=[requires_session()])
+    async def user(request: Request[dict[str, str], AccessClaims, Any]) -> dict[str, Any]:
+        return {"user": request.user}
+
+    app, _ = make_app(login, user, retrieve_user_handler=retrieve_user)
+    with TestClient(app, base_url=BASE_URL) as client:
+        client.post("/login")
+        response = client.get("/user")
+        if known:
+            assert response.json() == {"user": {"name": "Ada"}}
+        else:
+            assert response.status_code == 401
+
+
 def test_struct_not_extending_session_claims() -> None:
     config: JWSSessionConfig[PlainClaims] = JWSSessionConfig(key=HS256, name="plain", claims=PlainClaims)
 
