@@ -42,6 +42,8 @@ if TYPE_CHECKING:
     from litestar.routes import BaseRoute
     from litestar.stores.base import Store
 
+    from litestar_jwtsession.session.hooks import HookEvent
+
     RetrieveUserHandler = Callable[[Any, ASGIConnection[Any, Any, Any, Any]], Awaitable[Any] | Any]
 
 __all__ = ("JWTSessionPlugin",)
@@ -105,7 +107,9 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
         "access",
         "by_name",
         "configs",
+        "csrf_sessions",
         "exclude_opt_key",
+        "fallback",
         "refresh",
         "refresh_rotation",
         "retrieve_user_handler",
@@ -144,15 +148,17 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
             raise ImproperlyConfiguredException("JWTSessionPlugin needs at least one session config")
         _check_unique("name", [config.name for config in self.configs])
         _check_unique("dependency key", [config.injection_key for config in self.configs])
-        _configure_csrf(self.configs, csrf, access, refresh if refresh_fallback else None)
+        self.csrf_sessions = _csrf_sessions(self.configs, csrf, access, refresh if refresh_fallback else None)
+        """Names of the sessions whose cookies need a CSRF token in this app (the configs' own
+        ``csrf`` as declared, adjusted by ``csrf=`` and the refresh fallback; never written back)."""
         self.by_name = {config.name: config for config in self.configs}
         self.retrieve_user_handler = retrieve_user_handler
         self.exclude_opt_key = exclude_opt_key
         self._install = SessionInstall(self, exclude_opt_key=exclude_opt_key)
+        self.fallback: str | None = None
+        """The session re-issued from the refresh session when it is missing (the access one)."""
         if refresh_fallback and access is not None and refresh is not None:
-            # registered once even if the same config object serves several apps
-            if not access.hooks.contains("on_missing", reissue_from_refresh):
-                access.hooks.on_missing(reissue_from_refresh)
+            self.fallback = access.name  # run after its own on_missing hooks; configs stay untouched
         rotates = refresh_fallback and access is not None and refresh is not None and store is not None
         if rotate_refresh and not rotates:
             raise ImproperlyConfiguredException(
@@ -176,7 +182,9 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
         device = None if self.session_store is None else self.session_store.device_cookie
         if device is not None:
             taken = {config.name for config in self.configs}
-            taken.update(config.csrf_cookie_name for config in self.configs if config.csrf)
+            taken.update(
+                config.csrf_cookie_name for config in self.configs if config.name in self.csrf_sessions
+            )
             if device.name in taken:
                 raise ImproperlyConfiguredException(
                     f"session cookie names must be unique; repeated: {device.name} (the device cookie of "
@@ -237,6 +245,11 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
         """At startup: look a named store up now, so an unusable one fails before any request."""
         if self.session_store is not None:
             self.session_store.resolve(app)
+
+    async def refresh_fallback(self, event: HookEvent) -> None:
+        """Re-issue the missing access session of ``event`` from the refresh session (see
+        :func:`~litestar_jwtsession.integration.guards.reissue_from_refresh`)."""
+        await reissue_from_refresh(event)
 
     async def revoke_subject(
         self, connection_or_app: Any, sub: str, config: SessionConfig[Any] | str | None = None
@@ -333,25 +346,33 @@ def _provider(config: SessionConfig[Any]) -> Any:
     return provide_session
 
 
-def _configure_csrf(
+def _csrf_sessions(
     configs: tuple[SessionConfig[Any], ...],
     csrf: bool | None,
     access: SessionConfig[Any] | None,
     refresh: SessionConfig[Any] | None,
-) -> None:
-    for config in configs:
-        if csrf is not None:
-            config.csrf = csrf and config.cookie_spec is not None
+) -> frozenset[str]:
+    """The names of the cookie sessions that need a CSRF token; checks each has a secret."""
+    chosen = {
+        config.name
+        for config in configs
+        if config.cookie_spec is not None and (config.csrf if csrf is None else csrf)
+    }
     # what the access config asked for counts, even when it has no cookie of its own to protect:
     # the refresh cookie behind it would otherwise feed the fallback to a forged request
     asked = access is not None and (access.csrf or (csrf is None and access.csrf_requested))
     if asked and refresh is not None and refresh.cookie_spec is not None and csrf is not False:
-        refresh.csrf = True
+        chosen.add(refresh.name)
     for config in configs:
-        config.check_csrf_secret()
+        if config.name in chosen and not config.csrf_key:
+            raise ImproperlyConfiguredException(
+                f"{config.name}: CSRF protection needs csrf_secret: "
+                "a public-only KeyPair holds nothing secret"
+            )
     names = [config.name for config in configs]
-    names += [config.csrf_cookie_name for config in configs if config.csrf]
+    names += [config.csrf_cookie_name for config in configs if config.name in chosen]
     _check_unique("cookie name", names)
+    return frozenset(chosen)
 
 
 def _check_unique(what: str, values: list[str]) -> None:

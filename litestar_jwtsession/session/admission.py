@@ -50,7 +50,8 @@ def admit_cached(
     """The admission of ``config``'s session cookie in the ASGI ``scope``, if the cache vouches for it."""
     if config.cookie_spec is None or config.hooks.hooks_reads:
         return None
-    if config.csrf and scope.get("method", "GET") not in SAFE_METHODS:  # (a WebSocket has no method)
+    csrf = config.name in getattr(install.setup, "csrf_sessions", ())
+    if csrf and scope.get("method", "GET") not in SAFE_METHODS:  # (a WebSocket has no method)
         return None
     if getattr(install.setup, "session_store", None) is not None:
         return None  # revocation is checked by the full read

@@ -133,7 +133,8 @@ class SessionHooks:
         """When the session is anonymous after reading because no token arrived or it expired.
 
         Runs once per request, after ``on_expire``; a hook may re-issue the session with
-        ``update()``. ``JWTSessionPlugin`` registers its refresh fallback here on the access config.
+        ``update()``. ``JWTSessionPlugin``'s refresh fallback runs after these hooks (it is the
+        plugin's, per app: nothing is registered on the config).
         """
         return self._register("on_missing", fn)
 

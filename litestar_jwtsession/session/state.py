@@ -185,7 +185,7 @@ class RequestSessions:
             for peer in getattr(self.setup, "configs", ()):
                 if (
                     peer.name in self._vouching
-                    or not peer.csrf
+                    or not self.csrf_on(peer)
                     or peer.csrf_header != config.csrf_header
                     or peer.name not in self.cookies
                 ):
@@ -208,6 +208,21 @@ class RequestSessions:
         finally:
             self._vouching.discard(config.name)
         return False
+
+    def csrf_on(self, config: SessionConfig[Any]) -> bool:
+        """Whether ``config``'s cookie needs a CSRF token here: as the installer decided for its
+        app (``setup.csrf_sessions``), else as the config declares."""
+        names = getattr(self.setup, "csrf_sessions", None)
+        if names is None:
+            return config.csrf
+        return config.name in names
+
+    def fallback_for(self, config: SessionConfig[Any]) -> Callable[[HookEvent], Awaitable[Any]] | None:
+        """What re-issues ``config``'s session when it is missing (the installer's refresh
+        fallback), after the config's own ``on_missing`` hooks; ``None`` for most sessions."""
+        if getattr(self.setup, "fallback", None) != config.name:
+            return None
+        return cast("Callable[[HookEvent], Awaitable[Any]]", self.setup.refresh_fallback)
 
     def release(self) -> None:
         """Forget the connection and the sessions once the response is done (breaks the cycles);
@@ -321,7 +336,7 @@ class Session(Generic[ClaimsT]):
                 try:
                     if self._verifies_now():
                         claims, typed = self._checked(token)
-                        if from_cookie and self.config.csrf:
+                        if from_cookie and self._request.csrf_on(self.config):
                             await self._check_csrf(claims)
                     else:
                         claims, typed = await self._verify(token, from_cookie=from_cookie)
@@ -389,7 +404,11 @@ class Session(Generic[ClaimsT]):
 
     async def _refuse(self, token: str, error: SessionError) -> None:
         """Report a refused incoming token; an expired one may then be re-issued (``on_missing``)."""
-        if self._token_from_cookie and self.config.csrf and error.code is ErrorCode.JWT_EXPIRED:
+        if (
+            self._token_from_cookie
+            and self._request.csrf_on(self.config)
+            and error.code is ErrorCode.JWT_EXPIRED
+        ):
             # an expired cookie on a forged request must not reach on_expire (which may re-issue)
             error = await self._csrf_error(error.claims) or error
             self._refusal = error.code
@@ -397,9 +416,14 @@ class Session(Generic[ClaimsT]):
             await self._fire_missing()
 
     async def _fire_missing(self) -> None:
+        if self.is_valid or not self._can_write():
+            return
         hooks = self.config.hooks
-        if not self.is_valid and hooks.has("on_missing") and self._can_write():
+        if hooks.has("on_missing"):
             await self._while_reading(hooks.fire("on_missing", self._event(session=self)))
+        fallback = self._request.fallback_for(self.config)
+        if fallback is not None and not self.is_valid:
+            await self._while_reading(fallback(self._event(session=self)))
 
     def _verifies_now(self) -> bool:
         """Whether a token can be verified without awaiting anything (no key-lookup hook, no store,
@@ -430,7 +454,7 @@ class Session(Generic[ClaimsT]):
         """Every check an incoming token passes: :meth:`_decoded`, CSRF (cookie-borne tokens), then
         revocation. Returns ``(claims, typed claims)``."""
         claims, typed = await self._decoded(token, refusable=refusable)
-        if from_cookie and self.config.csrf:
+        if from_cookie and self._request.csrf_on(self.config):
             await self._check_csrf(claims)  # before revocation: a forged request changes no cookie
         store = self._store()
         if store is not None:
@@ -700,7 +724,7 @@ class Session(Generic[ClaimsT]):
         if spec is None or self._cookie_action is None:
             return []
         previous = read_cookie(self._request.cookies, spec.name).chunks
-        csrf_name = self.config.csrf_cookie_name if self.config.csrf else None
+        csrf_name = self.config.csrf_cookie_name if self._request.csrf_on(self.config) else None
         if self._cookie_action == "clear" or self.token is None:
             cleared = spec.render_clear(previous_chunks=previous)
             if csrf_name is not None:
