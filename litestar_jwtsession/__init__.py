@@ -35,11 +35,11 @@ from litestar_jwtsession.session.api import (
     use_jws_session,
     verify_jws_session,
 )
-from litestar_jwtsession.session.claims import SessionClaims
+from litestar_jwtsession.session.claims import SessionClaims, SessionSnapshot
 from litestar_jwtsession.session.config import CookieOptions, JWESessionConfig, JWSSessionConfig
 from litestar_jwtsession.session.hooks import HookEvent, SessionHooks
 from litestar_jwtsession.session.revocation import SessionStore
-from litestar_jwtsession.session.state import Session, SessionSnapshot
+from litestar_jwtsession.session.state import Session
 
 __version__ = "0.1.0"
 

@@ -55,9 +55,9 @@ from litestar.stores.base import Store
 from litestar_jwtsession.integration.device_cookie import DeviceCookie, user_agent_client_key
 from litestar_jwtsession.integration.store_ops import StoreOps, store_ops
 from litestar_jwtsession.jose.errors import ErrorCode, SessionError, StoreUnavailableError, safe_text
+from litestar_jwtsession.session.claims import RESERVED_CLAIMS, snapshot_of
 from litestar_jwtsession.session.hooks import HookEvent
 from litestar_jwtsession.session.revocation import remaining_lifetime
-from litestar_jwtsession.session.state import SessionSnapshot
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -293,13 +293,7 @@ class LitestarSessionStore:
             f"rotated; its family {safe_text(family, quote=True)} is revoked",
             claims=dict(claims),
         )
-        iat, exp = claims.get("iat"), claims.get("exp")
-        snapshot = SessionSnapshot(
-            id=jti,
-            created_at=int(iat) * 1000 if isinstance(iat, int | float) else None,
-            expires_at=int(exp) * 1000 if isinstance(exp, int | float) else None,
-            data={key: value for key, value in claims.items() if key not in ("jti", "iat", "exp")},
-        )
+        snapshot = snapshot_of(claims)
         await config.hooks.fire(
             "on_reuse", HookEvent(connection=connection, config=config, session=snapshot, error=error)
         )
@@ -387,7 +381,7 @@ async def _mint(config: SessionConfig[Any], data: Mapping[str, Any], now: float)
     """A new token of ``config`` carrying ``data`` (as ``Session.update`` would issue it)."""
     iat = math.floor(now)
     jti = (config.generate_id() if config.generate_id else None) or str(uuid.uuid4())
-    claims: dict[str, Any] = {key: value for key, value in data.items() if key not in ("jti", "iat", "exp")}
+    claims: dict[str, Any] = {key: value for key, value in data.items() if key not in RESERVED_CLAIMS}
     claims.update(jti=jti, iat=iat)
     if config.max_age_seconds is not None:
         claims["exp"] = iat + config.max_age_seconds

@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache, partial
-from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, TypeGuard
 
 import msgspec
 from joserfc import jwe, jws
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from joserfc.jwe import JWERegistry
     from joserfc.jws import JWSRegistry
 
-__all__ = ("ClaimRules", "JWECodec", "JWSCodec", "validate_claims")
+__all__ = ("ClaimRules", "JWECodec", "JWSCodec", "is_numeric_date", "validate_claims")
 
 _CTY = "application/json"
 _DEFAULT_ENC = "A128GCM"  # unjwt's default content cipher
@@ -78,7 +78,8 @@ def _as_tuple(value: str | tuple[str, ...]) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else value
 
 
-def _is_numeric_date(value: Any) -> bool:
+def is_numeric_date(value: Any) -> TypeGuard[float]:
+    """Whether ``value`` is a JWT NumericDate: a finite number, not a bool."""
     # bool is an int subclass and NaN/inf never compare sensibly: neither is a NumericDate
     if isinstance(value, bool):
         return False
@@ -101,7 +102,7 @@ def _check_claim_types(claims: dict[str, Any]) -> None:
     if "jti" in claims and not (isinstance(jti, str) and jti):
         raise _invalid_claim('"jti" claim must be a non-empty string')
     for name in ("iat", "exp", "nbf"):
-        if name in claims and not _is_numeric_date(claims[name]):
+        if name in claims and not is_numeric_date(claims[name]):
             raise _invalid_claim(f'"{name}" claim must be a number')
 
 

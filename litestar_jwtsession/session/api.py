@@ -6,18 +6,17 @@ scope is used. The per-request registry is kept there, built on the first sessio
 
 from __future__ import annotations
 
-import math
 import uuid
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from litestar_jwtsession.jose.errors import ErrorCode, SessionError
 from litestar_jwtsession.session.admission import Admission
+from litestar_jwtsession.session.claims import SessionSnapshot, snapshot_of
 from litestar_jwtsession.session.config import JWESessionConfig, JWSSessionConfig, SessionConfig
 from litestar_jwtsession.session.state import (
     RequestSessions,
     Session,
     SessionInstall,
-    SessionSnapshot,
     SessionUpdate,
 )
 
@@ -156,14 +155,7 @@ async def _decode(
 ) -> SessionSnapshot:
     session = _session(connection, config, kind)
     claims, _ = await session._decoded(token)  # typed claims must convert
-    exp = claims.get("exp")
-    return SessionSnapshot(
-        id=claims["jti"],
-        created_at=math.floor(claims["iat"]) * 1000,
-        expires_at=None if exp is None else math.floor(exp) * 1000,
-        data={key: value for key, value in claims.items() if key not in ("jti", "iat", "exp")},
-        token=token,
-    )
+    return snapshot_of(claims, token)
 
 
 # -- JWS -------------------------------------------------------------------------------------------

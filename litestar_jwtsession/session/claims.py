@@ -1,10 +1,54 @@
-"""A base ``msgspec.Struct`` for session claims, to extend with an application's own claims."""
+"""Session claims: the typed base struct, the claims the session manages itself, and the
+immutable snapshot of a session built from a token's claims (one conversion, used everywhere)."""
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
 import msgspec
 
-__all__ = ("SessionClaims",)
+from litestar_jwtsession.jose.tokens import is_numeric_date
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = ("RESERVED_CLAIMS", "SessionClaims", "SessionSnapshot", "floor_ms", "snapshot_of")
+
+RESERVED_CLAIMS = frozenset({"jti", "iat", "exp"})
+"""Claims the session manages itself; they never live in ``data``."""
+
+
+def floor_ms(seconds: float) -> int:
+    """Milliseconds since the epoch, floored to whole seconds (as unjwt reports times)."""
+    return math.floor(seconds) * 1000
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSnapshot:
+    """An immutable copy of a session (``old_session`` of hooks, results of ``verify``/``unseal``)."""
+
+    id: str | None
+    created_at: int | None
+    expires_at: int | None
+    data: dict[str, Any] = field(default_factory=dict)
+    token: str | None = None
+
+
+def snapshot_of(
+    claims: Mapping[str, Any], token: str | None = None, *, with_data: bool = True
+) -> SessionSnapshot:
+    """The snapshot of a token with ``claims``: times floored to whole seconds, in milliseconds;
+    ``data`` is every claim but the reserved ones (empty without ``with_data``)."""
+    iat, exp, jti = claims.get("iat"), claims.get("exp"), claims.get("jti")
+    return SessionSnapshot(
+        id=jti if isinstance(jti, str) else None,
+        created_at=floor_ms(iat) if is_numeric_date(iat) else None,
+        expires_at=floor_ms(exp) if is_numeric_date(exp) else None,
+        data={k: v for k, v in claims.items() if k not in RESERVED_CLAIMS} if with_data else {},
+        token=token,
+    )
 
 
 class SessionClaims(msgspec.Struct, kw_only=True, omit_defaults=True):

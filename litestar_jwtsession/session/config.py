@@ -31,8 +31,6 @@ __all__ = ("CookieOptions", "JWESessionConfig", "JWSSessionConfig", "SessionConf
 
 ClaimsT = TypeVar("ClaimsT")
 
-# Mirrors h3's cookie chunk limit; also the most chunks unjwt reads back.
-MAX_CHUNKS = 100
 # RFC 9110/6265 token characters: what a header or cookie name may consist of
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _RESERVED_DEPENDENCY_KEYS = frozenset(

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeVar
 
 if TYPE_CHECKING:
     from litestar_jwtsession.jose.errors import SessionError
-    from litestar_jwtsession.session.state import SessionSnapshot
+    from litestar_jwtsession.session.claims import SessionSnapshot
 
 __all__ = ("HookEvent", "HookName", "SessionHooks")
 

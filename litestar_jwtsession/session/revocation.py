@@ -10,7 +10,9 @@ implements it over a Litestar ``Store`` (in memory, Redis, Valkey).
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Protocol, TypeGuard, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from litestar_jwtsession.jose.tokens import is_numeric_date
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -49,15 +51,11 @@ def remaining_lifetime(config: SessionConfig[Any], claims: Mapping[str, Any], no
     ``None`` when it never expires (no ``exp`` and no ``max_age``)."""
     ends: list[float] = []
     exp = claims.get("exp")
-    if _is_number(exp):
+    if is_numeric_date(exp):
         ends.append(exp)
     iat = claims.get("iat")
-    if config.max_age_seconds is not None and _is_number(iat):
+    if config.max_age_seconds is not None and is_numeric_date(iat):
         ends.append(iat + config.max_age_seconds)
     if not ends:
         return None
     return max(1, math.ceil(min(ends) + config.leeway - now) + 1)
-
-
-def _is_number(value: Any) -> TypeGuard[float]:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

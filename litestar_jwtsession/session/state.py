@@ -14,13 +14,13 @@ import math
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Literal, NamedTuple, TypeVar, cast
 
 import msgspec
 
 from litestar_jwtsession.jose.errors import ErrorCode, SessionError, StoreUnavailableError, safe_text
 from litestar_jwtsession.jose.tokens import validate_claims
+from litestar_jwtsession.session.claims import RESERVED_CLAIMS, SessionSnapshot, floor_ms, snapshot_of
 from litestar_jwtsession.session.cookies import (
     CHUNK_MARKER,
     parse_cookie_header,
@@ -40,7 +40,6 @@ __all__ = (
     "RequestSessions",
     "Session",
     "SessionInstall",
-    "SessionSnapshot",
     "SessionUpdate",
     "convert_claims",
 )
@@ -52,8 +51,6 @@ SessionUpdate = (
 )
 """What ``update()`` accepts: a mapping, a struct, or a callable receiving the live data."""
 
-# Claims the session manages itself; they never live in ``data``.
-RESERVED_CLAIMS = frozenset({"jti", "iat", "exp"})
 
 # Refusals that no hook can undo: the cookie is expired in the response.
 _REVOKED_CODES = frozenset({ErrorCode.SESSION_REVOKED, ErrorCode.REFRESH_TOKEN_REUSED})
@@ -66,21 +63,6 @@ nor a flood of forged tokens that keeps the PBES2 derivation pool busy)."""
 # Sessions whose incoming token is being read in the current task: a hook running inside that
 # read (e.g. an ``on_expire`` refresh calling ``update()``) must not wait for the read to finish.
 _LOADING: ContextVar[frozenset[int]] = ContextVar("litestar_jwtsession_loading", default=frozenset())
-
-
-@dataclass(frozen=True, slots=True)
-class SessionSnapshot:
-    """An immutable copy of a session (``old_session`` of hooks, results of ``verify``/``unseal``)."""
-
-    id: str | None
-    created_at: int | None
-    expires_at: int | None
-    data: dict[str, Any] = field(default_factory=dict)
-    token: str | None = None
-
-
-def _floor_ms(seconds: float) -> int:
-    return math.floor(seconds) * 1000
 
 
 class SessionInstall(NamedTuple):
@@ -289,7 +271,7 @@ class Session(Generic[ClaimsT]):
     def created_at(self) -> int:
         created = self._created_at
         if created is None:
-            created = self._created_at = _floor_ms(self.config.clock())
+            created = self._created_at = floor_ms(self.config.clock())
         return created
 
     @created_at.setter
@@ -534,13 +516,7 @@ class Session(Generic[ClaimsT]):
         if self._token_from_cookie and self.config.cookie_spec is not None and self._request.writable:
             # A browser would keep sending the lapsed cookie; expire it unless a hook re-issues.
             self._cookie_action = "clear"
-        claims = error.claims
-        expired = SessionSnapshot(
-            id=claims.get("jti"),
-            created_at=_ms(claims.get("iat")),
-            expires_at=_ms(claims.get("exp")),
-            token=token,
-        )
+        expired = snapshot_of(error.claims, token, with_data=False)
         await self._while_reading(hooks.fire("on_expire", self._event(session=expired, error=error)))
         return False
 
@@ -558,11 +534,11 @@ class Session(Generic[ClaimsT]):
         max_age = self.config.max_age_seconds
         self.id = claims["jti"]
         # NumericDates are validated numbers; whole seconds (the usual case) need no flooring
-        self._created_at = iat * 1000 if type(iat) is int else _floor_ms(iat)
+        self._created_at = iat * 1000 if type(iat) is int else floor_ms(iat)
         if exp is not None:
-            self.expires_at = exp * 1000 if type(exp) is int else _floor_ms(exp)
+            self.expires_at = exp * 1000 if type(exp) is int else floor_ms(exp)
         elif max_age is not None:
-            self.expires_at = _floor_ms(iat + max_age)
+            self.expires_at = floor_ms(iat + max_age)
         else:
             self.expires_at = None
         data = dict(claims)
@@ -710,7 +686,7 @@ class Session(Generic[ClaimsT]):
         self.expires_at = None
         self.data = {}
         self._claims = None
-        self.created_at = _floor_ms(self.config.clock())
+        self.created_at = floor_ms(self.config.clock())
 
     def _restore(self, before: SessionSnapshot, saved: tuple[Any, ...]) -> None:
         self.id, self.created_at, self.expires_at, self.token, self._claims = saved
@@ -781,12 +757,6 @@ def convert_claims(config: SessionConfig[Any], claims: dict[str, Any]) -> Any:
         raise SessionError(
             ErrorCode.CLAIMS_CONVERSION, f"claims do not match {struct.__name__}: {safe_text(exc)}"
         ) from exc
-
-
-def _ms(seconds: Any) -> int | None:
-    if isinstance(seconds, int | float) and not isinstance(seconds, bool) and math.isfinite(seconds):
-        return _floor_ms(seconds)
-    return None
 
 
 def _as_mapping(update: Mapping[str, Any] | msgspec.Struct | None) -> Mapping[str, Any]:
