@@ -23,11 +23,11 @@ from litestar.routes.http import HTTPRoute
 
 from litestar_jwtsession.integration.stores import BOOKKEEPING_CLAIMS
 from litestar_jwtsession.jose.errors import SessionError
-from litestar_jwtsession.session.admission import Admission, admit_cached
+from litestar_jwtsession.session.admission import Admission, SessionInstall, admit_cached
 from litestar_jwtsession.session.api import SCOPE_KEY, request_sessions
 from litestar_jwtsession.session.config import SessionConfig
 from litestar_jwtsession.session.hooks import HookEvent
-from litestar_jwtsession.session.state import REQUEST_REFUSALS, SessionInstall
+from litestar_jwtsession.session.state import REQUEST_REFUSALS
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable

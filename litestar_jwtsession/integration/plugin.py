@@ -28,10 +28,11 @@ from litestar_jwtsession.integration.guards import (
 from litestar_jwtsession.integration.send_hook import session_send_hook
 from litestar_jwtsession.integration.stores import LitestarSessionStore
 from litestar_jwtsession.jose.errors import StoreUnavailableError
+from litestar_jwtsession.session.admission import SessionInstall
 from litestar_jwtsession.session.api import SCOPE_KEY, hold_session_cookies, request_sessions
 from litestar_jwtsession.session.claims import SessionClaims, SessionSnapshot
 from litestar_jwtsession.session.config import JWESessionConfig, JWSSessionConfig, SessionConfig
-from litestar_jwtsession.session.state import Session, SessionInstall
+from litestar_jwtsession.session.state import Session
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence

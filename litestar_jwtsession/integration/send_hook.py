@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
+from litestar_jwtsession.session.admission import SessionInstall
 from litestar_jwtsession.session.api import SCOPE_KEY
-from litestar_jwtsession.session.state import RequestSessions, SessionInstall
+from litestar_jwtsession.session.state import RequestSessions
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable

@@ -17,16 +17,33 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import msgspec
 
 from litestar_jwtsession.jose.errors import SessionError
+from litestar_jwtsession.session.claims import convert_claims
 from litestar_jwtsession.session.cookies import CHUNK_MARKER, parse_cookie_value
 from litestar_jwtsession.session.csrf import SAFE_METHODS
-from litestar_jwtsession.session.state import SessionInstall, convert_claims
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from litestar_jwtsession.session.config import SessionConfig
+    from litestar_jwtsession.session.state import Session
 
-__all__ = ("Admission", "admit_cached")
+__all__ = ("Admission", "SessionInstall", "admit_cached")
+
+
+class SessionInstall(NamedTuple):
+    """Says sessions are installed: kept in the app's state by the plugin, and put in the ASGI
+    scope once a response has started. The first session access of a request turns it into a
+    :class:`RequestSessions`, so a request that never touches a session allocates nothing.
+    (A tuple: one is built per request whose response is done, and tuples are cheap.)"""
+
+    setup: Any
+    """Whatever installed the sessions (the plugin), for guards and the refresh fallback."""
+    response_started: bool = False
+    exclude_opt_key: str | None = None
+    """A route ``opt`` key that opts the route out of sessions."""
+    finished: Mapping[str, Session[Any]] | None = None
+    """Once the response is done: the request's sessions, whose final tokens are read instead of
+    the request's, so a later access (a background task) sees what the response carried."""
 
 
 class Admission(NamedTuple):

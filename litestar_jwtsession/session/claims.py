@@ -9,12 +9,15 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from litestar_jwtsession.jose.errors import ErrorCode, SessionError, safe_text
 from litestar_jwtsession.jose.tokens import is_numeric_date
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ("RESERVED_CLAIMS", "SessionClaims", "SessionSnapshot", "floor_ms", "snapshot_of")
+    from litestar_jwtsession.session.config import SessionConfig
+
+__all__ = ("RESERVED_CLAIMS", "SessionClaims", "SessionSnapshot", "convert_claims", "floor_ms", "snapshot_of")
 
 RESERVED_CLAIMS = frozenset({"jti", "iat", "exp"})
 """Claims the session manages itself; they never live in ``data``."""
@@ -81,3 +84,16 @@ class SessionClaims(msgspec.Struct, kw_only=True, omit_defaults=True):
     """Audience."""
     scope: list[str] | str | None = None
     """Granted scopes: a list, or one space-delimited string (OAuth style)."""
+
+
+def convert_claims(config: SessionConfig[Any], claims: dict[str, Any]) -> Any:
+    """``claims`` as an instance of ``config.claims`` (or unchanged without one)."""
+    struct = config.claims
+    if struct is None:
+        return claims
+    try:
+        return msgspec.convert(claims, struct, strict=False)
+    except msgspec.ValidationError as exc:
+        raise SessionError(
+            ErrorCode.CLAIMS_CONVERSION, f"claims do not match {struct.__name__}: {safe_text(exc)}"
+        ) from exc

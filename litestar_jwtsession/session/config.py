@@ -19,13 +19,13 @@ from litestar.exceptions import ImproperlyConfiguredException
 from litestar_jwtsession.jose.durations import Duration, parse_duration
 from litestar_jwtsession.jose.keys import JWK, KeyPair
 from litestar_jwtsession.jose.tokens import ClaimRules, JWECodec, JWSCodec
+from litestar_jwtsession.session.cookies import CookieOptions, CookieSpec
 from litestar_jwtsession.session.csrf import derive_csrf_secret
 from litestar_jwtsession.session.hooks import SessionHooks
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from litestar_jwtsession.session.cookies import CookieSpec
 
 __all__ = ("CookieOptions", "JWESessionConfig", "JWSSessionConfig", "SessionConfig")
 
@@ -36,32 +36,6 @@ _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _RESERVED_DEPENDENCY_KEYS = frozenset(
     {"state", "headers", "cookies", "request", "socket", "data", "query", "scope", "body"}
 )
-
-
-@dataclass
-class CookieOptions:
-    """Attributes of the session cookie (and of each of its chunks)."""
-
-    path: str = "/"
-    """Cookie ``Path``."""
-    domain: str | None = None
-    """Cookie ``Domain``; ``None`` means host-only."""
-    secure: bool = True
-    """Send only over HTTPS (browsers treat ``http://localhost`` as secure)."""
-    httponly: bool | None = None
-    """Hide from JavaScript. ``None``: ``True`` for JWE sessions, ``False`` for JWS (unjwt's defaults)."""
-    samesite: Literal["lax", "strict", "none"] | None = "lax"
-    """``SameSite``; ``"lax"`` by default (unjwt writes none; browsers then assume lax)."""
-    chunk_max_length: int = 4000
-    """Longest cookie value; longer tokens are split into ``name.1 .. name.N`` chunks."""
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.chunk_max_length <= 4000:
-            raise ImproperlyConfiguredException("cookie chunk_max_length must be between 1 and 4000")
-        if self.samesite == "none" and not self.secure:
-            raise ImproperlyConfiguredException('cookie samesite="none" requires secure=True')
-        if self.samesite not in (None, "lax", "strict", "none"):
-            raise ImproperlyConfiguredException(f"invalid cookie samesite {self.samesite!r}")
 
 
 @dataclass
@@ -142,7 +116,6 @@ class SessionConfig(Generic[ClaimsT]):
     """Name of the readable cookie carrying the CSRF token: ``<name>-csrf``."""
 
     def __post_init__(self) -> None:
-        from litestar_jwtsession.session.cookies import CookieSpec
 
         if not self.name:
             self.name = self.default_name

@@ -10,18 +10,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from email.utils import formatdate
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 from urllib.parse import unquote
+
+from litestar.exceptions import ImproperlyConfiguredException
 
 from litestar_jwtsession.jose.errors import ErrorCode, SessionError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from litestar_jwtsession.session.config import CookieOptions
 
 __all__ = (
     "CHUNK_MARKER",
+    "CookieOptions",
     "MAX_CHUNKS",
     "MAX_COOKIE_HEADER_SIZE",
     "MAX_COOKIE_PAIRS",
@@ -142,6 +144,32 @@ def read_cookie(cookies: dict[str, str], name: str) -> IncomingCookie:
     if any(not part for part in parts):
         return IncomingCookie(None, count)
     return IncomingCookie("".join(parts), count)  # type: ignore[arg-type]
+
+
+@dataclass
+class CookieOptions:
+    """Attributes of the session cookie (and of each of its chunks)."""
+
+    path: str = "/"
+    """Cookie ``Path``."""
+    domain: str | None = None
+    """Cookie ``Domain``; ``None`` means host-only."""
+    secure: bool = True
+    """Send only over HTTPS (browsers treat ``http://localhost`` as secure)."""
+    httponly: bool | None = None
+    """Hide from JavaScript. ``None``: ``True`` for JWE sessions, ``False`` for JWS (unjwt's defaults)."""
+    samesite: Literal["lax", "strict", "none"] | None = "lax"
+    """``SameSite``; ``"lax"`` by default (unjwt writes none; browsers then assume lax)."""
+    chunk_max_length: int = 4000
+    """Longest cookie value; longer tokens are split into ``name.1 .. name.N`` chunks."""
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.chunk_max_length <= 4000:
+            raise ImproperlyConfiguredException("cookie chunk_max_length must be between 1 and 4000")
+        if self.samesite == "none" and not self.secure:
+            raise ImproperlyConfiguredException('cookie samesite="none" requires secure=True')
+        if self.samesite not in (None, "lax", "strict", "none"):
+            raise ImproperlyConfiguredException(f"invalid cookie samesite {self.samesite!r}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,13 +14,20 @@ import math
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, Generic, Literal, NamedTuple, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast
 
 import msgspec
 
 from litestar_jwtsession.jose.errors import ErrorCode, SessionError, StoreUnavailableError, safe_text
 from litestar_jwtsession.jose.tokens import validate_claims
-from litestar_jwtsession.session.claims import RESERVED_CLAIMS, SessionSnapshot, floor_ms, snapshot_of
+from litestar_jwtsession.session.admission import SessionInstall
+from litestar_jwtsession.session.claims import (
+    RESERVED_CLAIMS,
+    SessionSnapshot,
+    convert_claims,
+    floor_ms,
+    snapshot_of,
+)
 from litestar_jwtsession.session.cookies import (
     CHUNK_MARKER,
     parse_cookie_header,
@@ -41,7 +48,6 @@ __all__ = (
     "Session",
     "SessionInstall",
     "SessionUpdate",
-    "convert_claims",
 )
 
 ClaimsT = TypeVar("ClaimsT")
@@ -63,22 +69,6 @@ nor a flood of forged tokens that keeps the PBES2 derivation pool busy)."""
 # Sessions whose incoming token is being read in the current task: a hook running inside that
 # read (e.g. an ``on_expire`` refresh calling ``update()``) must not wait for the read to finish.
 _LOADING: ContextVar[frozenset[int]] = ContextVar("litestar_jwtsession_loading", default=frozenset())
-
-
-class SessionInstall(NamedTuple):
-    """Says sessions are installed: kept in the app's state by the plugin, and put in the ASGI
-    scope once a response has started. The first session access of a request turns it into a
-    :class:`RequestSessions`, so a request that never touches a session allocates nothing.
-    (A tuple: one is built per request whose response is done, and tuples are cheap.)"""
-
-    setup: Any
-    """Whatever installed the sessions (the plugin), for guards and the refresh fallback."""
-    response_started: bool = False
-    exclude_opt_key: str | None = None
-    """A route ``opt`` key that opts the route out of sessions."""
-    finished: Mapping[str, Session[Any]] | None = None
-    """Once the response is done: the request's sessions, whose final tokens are read instead of
-    the request's, so a later access (a background task) sees what the response carried."""
 
 
 class RequestSessions:
@@ -744,19 +734,6 @@ class Session(Generic[ClaimsT]):
 
     def __repr__(self) -> str:
         return f"Session(name={self.config.name!r}, id={self.id!r}, data={self.data!r})"
-
-
-def convert_claims(config: SessionConfig[Any], claims: dict[str, Any]) -> Any:
-    """``claims`` as an instance of ``config.claims`` (or unchanged without one)."""
-    struct = config.claims
-    if struct is None:
-        return claims
-    try:
-        return msgspec.convert(claims, struct, strict=False)
-    except msgspec.ValidationError as exc:
-        raise SessionError(
-            ErrorCode.CLAIMS_CONVERSION, f"claims do not match {struct.__name__}: {safe_text(exc)}"
-        ) from exc
 
 
 def _as_mapping(update: Mapping[str, Any] | msgspec.Struct | None) -> Mapping[str, Any]:
