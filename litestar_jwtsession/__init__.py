@@ -7,8 +7,8 @@ from litestar_jwtsession.integration.guards import (
     session_scopes,
 )
 from litestar_jwtsession.integration.jwks import jwks_route, public_jwk_set
-from litestar_jwtsession.integration.plugin import JWTSessionPlugin
-from litestar_jwtsession.integration.stores import LitestarSessionStore, revoke_subject
+from litestar_jwtsession.integration.plugin import JWTSessionPlugin, revoke_subject
+from litestar_jwtsession.integration.stores import LitestarSessionStore
 from litestar_jwtsession.jose.durations import parse_duration
 from litestar_jwtsession.jose.errors import ErrorCode, SessionError, StoreUnavailableError
 from litestar_jwtsession.jose.keys import (

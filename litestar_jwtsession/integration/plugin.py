@@ -26,7 +26,7 @@ from litestar_jwtsession.integration.guards import (
     resolve_session_config,
 )
 from litestar_jwtsession.integration.send_hook import session_send_hook
-from litestar_jwtsession.integration.stores import LitestarSessionStore
+from litestar_jwtsession.integration.stores import LitestarSessionStore, app_of
 from litestar_jwtsession.jose.errors import StoreUnavailableError
 from litestar_jwtsession.session.admission import SessionInstall
 from litestar_jwtsession.session.api import SCOPE_KEY, hold_session_cookies, request_sessions
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 
     RetrieveUserHandler = Callable[[Any, ASGIConnection[Any, Any, Any, Any]], Awaitable[Any] | Any]
 
-__all__ = ("JWTSessionPlugin",)
+__all__ = ("JWTSessionPlugin", "revoke_subject")
 
 
 class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
@@ -382,3 +382,24 @@ def _check_unique(what: str, values: list[str]) -> None:
         raise ImproperlyConfiguredException(
             f"session {what}s must be unique; repeated: {', '.join(duplicates)}"
         )
+
+
+async def revoke_subject(
+    connection_or_app: Any, sub: str, config: SessionConfig[Any] | str | None = None
+) -> None:
+    """Log a subject out everywhere: revoke every session of ``sub`` issued up to now.
+
+    ``connection_or_app`` is a Litestar app, request or WebSocket whose app has a
+    ``JWTSessionPlugin(store=...)``; ``config`` (a config or a session name) limits it to one
+    session, by default every session of the plugin. Tokens issued in the same second as the
+    revocation are revoked too (``iat`` has whole seconds), so a fresh login right after it
+    should wait for the next second.
+
+    .. code-block:: python
+
+        @post("/logout-everywhere", guards=[requires_session()])
+        async def logout_everywhere(request: Request, access: NamedDependency[Session[Any]]) -> None:
+            await revoke_subject(request, access.data["sub"])
+    """
+    plugin = app_of(connection_or_app).plugins.get(JWTSessionPlugin)
+    await plugin.revoke_subject(connection_or_app, sub, config)

@@ -11,9 +11,9 @@ Revocation
     the token's remaining lifetime, leeway included). A revoked token reads as anonymous, its
     cookie is expired, and ``on_error`` fires with ``ERR_SESSION_REVOKED``. A token without
     ``exp`` whose config has no ``max_age`` stays revoked for good. "Log out everywhere" is
-    :func:`revoke_subject`: every token of a subject (the ``sub`` claim; tokens without one are
-    not affected) issued up to now (whole seconds, ``iat <= now``) is revoked, per session name,
-    for one ``max_age``.
+    :func:`~litestar_jwtsession.revoke_subject`: every token of a subject (the ``sub`` claim;
+    tokens without one are not affected) issued up to now (whole seconds, ``iat <= now``) is
+    revoked, per session name, for one ``max_age``.
 
 Refresh-token rotation with reuse detection (RFC 9700 §4.14)
     On by default when a store is configured. Each refresh fallback re-issues the refresh
@@ -76,7 +76,7 @@ __all__ = (
     "FAMILY_HANDLE_CLAIM",
     "LitestarSessionStore",
     "family_handle",
-    "revoke_subject",
+    "app_of",
 )
 
 FAMILY_CLAIM = "fam"
@@ -187,7 +187,7 @@ class LitestarSessionStore:
     def resolve(self, target: Any) -> StoreOps:
         """The operations of the ``Store`` to use for ``target`` (a connection or an app)."""
         store = self.store
-        return self._operations(store if isinstance(store, Store) else _app_of(target).stores.get(store))
+        return self._operations(store if isinstance(store, Store) else app_of(target).stores.get(store))
 
     def _operations(self, store: Store) -> StoreOps:
         ops = self._ops.get(id(store))
@@ -407,36 +407,10 @@ def _max_lifetime(config: SessionConfig[Any]) -> int | None:
     return None if config.max_age_seconds is None else config.max_age_seconds + config.leeway + 1
 
 
-def _app_of(target: Any) -> Litestar:
+def app_of(target: Any) -> Litestar:
     app = target if hasattr(target, "stores") and hasattr(target, "plugins") else getattr(target, "app", None)
     if app is None:
         raise ImproperlyConfiguredException(
             "a store given by name needs a Litestar app or connection to be looked up in app.stores"
         )
     return app  # type: ignore[no-any-return]
-
-
-# -- log out everywhere -----------------------------------------------------------------------
-
-
-async def revoke_subject(
-    connection_or_app: Any, sub: str, config: SessionConfig[Any] | str | None = None
-) -> None:
-    """Log a subject out everywhere: revoke every session of ``sub`` issued up to now.
-
-    ``connection_or_app`` is a Litestar app, request or WebSocket whose app has a
-    ``JWTSessionPlugin(store=...)``; ``config`` (a config or a session name) limits it to one
-    session, by default every session of the plugin. Tokens issued in the same second as the
-    revocation are revoked too (``iat`` has whole seconds), so a fresh login right after it
-    should wait for the next second.
-
-    .. code-block:: python
-
-        @post("/logout-everywhere", guards=[requires_session()])
-        async def logout_everywhere(request: Request, access: NamedDependency[Session[Any]]) -> None:
-            await revoke_subject(request, access.data["sub"])
-    """
-    from litestar_jwtsession.integration.plugin import JWTSessionPlugin
-
-    plugin = _app_of(connection_or_app).plugins.get(JWTSessionPlugin)
-    await plugin.revoke_subject(connection_or_app, sub, config)

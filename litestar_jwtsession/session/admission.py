@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from litestar_jwtsession.session.config import SessionConfig
-    from litestar_jwtsession.session.state import Session
 
 __all__ = ("Admission", "SessionInstall", "admit_cached")
 
@@ -41,8 +40,9 @@ class SessionInstall(NamedTuple):
     response_started: bool = False
     exclude_opt_key: str | None = None
     """A route ``opt`` key that opts the route out of sessions."""
-    finished: Mapping[str, Session[Any]] | None = None
-    """Once the response is done: the request's sessions, whose final tokens are read instead of
+    finished: Mapping[str, Any] | None = None
+    """Once the response is done: the request's sessions by name (``Session`` objects, typed
+    loosely so this marker does not depend on the session module), whose final tokens are read instead of
     the request's, so a later access (a background task) sees what the response carried."""
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
@@ -15,9 +15,15 @@ from litestar_jwtsession.jose.tokens import is_numeric_date
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from litestar_jwtsession.session.config import SessionConfig
-
-__all__ = ("RESERVED_CLAIMS", "SessionClaims", "SessionSnapshot", "convert_claims", "floor_ms", "snapshot_of")
+__all__ = (
+    "RESERVED_CLAIMS",
+    "SessionClaims",
+    "SessionSnapshot",
+    "TypedClaims",
+    "convert_claims",
+    "floor_ms",
+    "snapshot_of",
+)
 
 RESERVED_CLAIMS = frozenset({"jti", "iat", "exp"})
 """Claims the session manages itself; they never live in ``data``."""
@@ -86,7 +92,14 @@ class SessionClaims(msgspec.Struct, kw_only=True, omit_defaults=True):
     """Granted scopes: a list, or one space-delimited string (OAuth style)."""
 
 
-def convert_claims(config: SessionConfig[Any], claims: dict[str, Any]) -> Any:
+class TypedClaims(Protocol):
+    """What :func:`convert_claims` needs of a session config: its claims type, if any."""
+
+    @property
+    def claims(self) -> type[Any] | None: ...
+
+
+def convert_claims(config: TypedClaims, claims: dict[str, Any]) -> Any:
     """``claims`` as an instance of ``config.claims`` (or unchanged without one)."""
     struct = config.claims
     if struct is None:
