@@ -34,7 +34,7 @@ help:
 	@echo "make services   install what the tests need and print the versions"
 	@echo "make bench      in-process benchmark against Litestar's JWT auth (bench-http: over HTTP with wrk)"
 	@echo "make bench-flood  a legitimate client's latency while forged PBES2 refresh cookies arrive"
-	@echo "make lint       ruff check + ruff format --check"
+	@echo "make lint       ruff check + ruff format --check + lint-imports (the layering contract)"
 	@echo "make typecheck  mypy --strict on litestar_jwtsession"
 	@echo "make check      lint + typecheck + test"
 	@echo "make docs       build the HTML documentation (warnings are errors) into docs/_build/html"
@@ -112,6 +112,7 @@ bench-flood: venv
 lint: venv
 	$(VENV_PYTHON) -m ruff check .
 	$(VENV_PYTHON) -m ruff format --check .
+	$(VENV)/bin/lint-imports
 
 typecheck: venv
 	$(VENV_PYTHON) -m mypy --strict
