@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from litestar_jwtsession.jose import JWK, KeyPair, generate_jwk
+from tests.pbes2_support import derivations  # noqa: F401  # a fixture, shared with tests/{jose,security}
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -11,7 +11,6 @@ import asyncio
 import os
 import secrets
 import sys
-import threading
 from typing import Any
 
 import pytest
@@ -19,49 +18,11 @@ from jose_support import NOW, claims, with_header
 from joserfc.util import urlsafe_b64encode
 
 from litestar_jwtsession.jose import ErrorCode, JWECodec, SessionError
-from litestar_jwtsession.jose.algorithms import _PBES2Algorithm
 from litestar_jwtsession.jose.pbes2 import KEK_CACHE, WORKER_NICENESS, DerivationPool
+from tests.pbes2_support import Derivations
 
 PASSWORD = "correct horse battery staple"
 FAST = 1000
-
-
-class Derivations:
-    """Every PBKDF2 run: its count and whether an event loop was running in its thread."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[int, bool, str]] = []
-        self.niceness: list[int] = []
-        self.gate = threading.Event()
-        self.gate.set()
-
-    def __len__(self) -> int:
-        return len(self.calls)
-
-    @property
-    def on_a_loop(self) -> list[bool]:
-        return [on_loop for _, on_loop, _ in self.calls]
-
-
-@pytest.fixture
-def derivations(monkeypatch: pytest.MonkeyPatch) -> Derivations:
-    record = Derivations()
-    original = _PBES2Algorithm.compute_derived_key
-
-    def counting(self: _PBES2Algorithm, key: bytes, p2s: bytes, p2c: int) -> bytes:
-        try:
-            asyncio.get_running_loop()
-            on_loop = True
-        except RuntimeError:
-            on_loop = False
-        record.calls.append((p2c, on_loop, threading.current_thread().name))
-        if sys.platform.startswith("linux"):
-            record.niceness.append(os.getpriority(os.PRIO_PROCESS, 0))  # 0: this thread, on Linux
-        assert record.gate.wait(10), "the test never opened the gate"
-        return original(self, key, p2s, p2c)
-
-    monkeypatch.setattr(_PBES2Algorithm, "compute_derived_key", counting)
-    return record
 
 
 def _foreign(codec: JWECodec, **extra: Any) -> str:

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from tests.pbes2_support import derivations  # noqa: F401  # a fixture, shared with tests/{jose,security}
 from tests.security._stats import STATS
 
 

@@ -13,13 +13,11 @@ model's ``compute_derived_key`` (joserfc's PBKDF2); nothing here measures time.
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 import uuid
 from typing import Any
 
 import httpx
-import pytest
 from litestar import Litestar, Request, get, post
 from litestar.di import NamedDependency
 
@@ -33,40 +31,13 @@ from litestar_jwtsession import (
     requires_session,
     unseal_jwe_session,
 )
-from litestar_jwtsession.jose.algorithms import _PBES2Algorithm
 from tests.helpers import assert_cleared, forge_jwe, parse_set_cookie
+from tests.pbes2_support import Derivations
 
 PASSWORD = "correct horse battery staple"
 FAST = 1000  # the flood's shape does not depend on the count; tests stay quick
 PBES2 = "PBES2-HS256+A128KW"
 BUSY = "ERR_JWE_DERIVATION_BUSY"
-
-
-class Derivations:
-    """Every PBKDF2 run: whether an event loop was running in its thread; ``gate`` holds them."""
-
-    def __init__(self) -> None:
-        self.on_a_loop: list[bool] = []
-        self.gate = threading.Event()
-        self.gate.set()
-
-
-@pytest.fixture
-def derivations(monkeypatch: pytest.MonkeyPatch) -> Derivations:
-    record = Derivations()
-    original = _PBES2Algorithm.compute_derived_key
-
-    def counting(self: _PBES2Algorithm, key: bytes, p2s: bytes, p2c: int) -> bytes:
-        try:
-            asyncio.get_running_loop()
-            record.on_a_loop.append(True)
-        except RuntimeError:
-            record.on_a_loop.append(False)
-        assert record.gate.wait(10), "the test never opened the gate"
-        return original(self, key, p2s, p2c)
-
-    monkeypatch.setattr(_PBES2Algorithm, "compute_derived_key", counting)
-    return record
 
 
 def _app(**refresh_options: Any) -> tuple[Litestar, JWESessionConfig[Any], list[tuple[str, str | None]]]:
