@@ -365,11 +365,7 @@ def _csrf_sessions(
     if asked and refresh is not None and refresh.cookie_spec is not None and csrf is not False:
         chosen.add(refresh.name)
     for config in configs:
-        if config.name in chosen and not config.csrf_key:
-            raise ImproperlyConfiguredException(
-                f"{config.name}: CSRF protection needs csrf_secret: "
-                "a public-only KeyPair holds nothing secret"
-            )
+        config.check_csrf_secret(enabled=config.name in chosen)
     names = [config.name for config in configs]
     names += [config.csrf_cookie_name for config in configs if config.name in chosen]
     _check_unique("cookie name", names)

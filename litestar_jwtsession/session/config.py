@@ -189,11 +189,13 @@ class SessionConfig(Generic[ClaimsT]):
         """The PBKDF2 count a password key is stretched with (its PBES2 count; JWE only)."""
         return 0
 
-    def check_csrf_secret(self) -> None:
-        """Refuse CSRF protection without a secret (a public-only key pair and no ``csrf_secret``)."""
-        if self.csrf and not self.csrf_key:
+    def check_csrf_secret(self, enabled: bool | None = None) -> None:
+        """Refuse CSRF protection without a secret (a public-only key pair and no ``csrf_secret``).
+        ``enabled``: whether the protection is on (default: this config's ``csrf``; a plugin
+        passes what it decided for its app)."""
+        if (self.csrf if enabled is None else enabled) and not self.csrf_key:
             raise ImproperlyConfiguredException(
-                f"{self.name}: csrf=True needs csrf_secret: a public-only KeyPair holds nothing secret"
+                f"{self.name}: CSRF protection needs csrf_secret: a public-only KeyPair holds nothing secret"
             )
 
     def _claim_rules(self) -> ClaimRules:
