@@ -49,18 +49,20 @@ def access_key() -> KeyPair:
     return key
 
 
-def _seed_app(access_key: KeyPair) -> Litestar:
+def seed_app(access_key: KeyPair, *, password: str, access_max_age: int) -> Litestar:
+    """``examples/seed`` with these keys and a short access lifetime (as the seed's ``create_app``
+    builds it otherwise)."""
     import examples.seed.app as seed
 
     original = seed.session_configs
 
     def short_access(*args: Any, **kwargs: Any) -> Any:
         access, refresh = original(*args, **kwargs)
-        return dataclasses.replace(access, max_age=ACCESS_MAX_AGE), refresh
+        return dataclasses.replace(access, max_age=access_max_age), refresh
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(seed, "session_configs", short_access)
-        return seed.create_app(access_key=access_key, refresh_password=PASSWORD, pbes2_iterations=600_000)
+        return seed.create_app(access_key=access_key, refresh_password=password, pbes2_iterations=600_000)
 
 
 class ThreadedUvicorn:
@@ -118,7 +120,7 @@ def servers(node_env: NodeEnv, access_key: KeyPair) -> Iterator[dict[str, Server
     )
     try:
         with (
-            ThreadedUvicorn(_seed_app(access_key)) as ours,
+            ThreadedUvicorn(seed_app(access_key, password=PASSWORD, access_max_age=ACCESS_MAX_AGE)) as ours,
             httpx.Client(base_url=node.base_url, timeout=30) as node_client,
             httpx.Client(base_url=f"http://127.0.0.1:{ours.port}", timeout=30) as py_client,
         ):

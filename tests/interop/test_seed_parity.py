@@ -30,12 +30,10 @@ import pytest
 
 from litestar_jwtsession import KeyPair, generate_jwk
 from tests.interop._support import Jar, parse_set_cookie
-from tests.interop.test_seed_e2e import ThreadedUvicorn
+from tests.interop.test_seed_e2e import ThreadedUvicorn, seed_app
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
-
-    from litestar import Litestar
 
     from tests.interop.conftest import NodeEnv
 
@@ -56,20 +54,6 @@ def access_key() -> KeyPair:
     return key
 
 
-def _our_app(access_key: KeyPair) -> Litestar:
-    import examples.seed.app as seed
-
-    original = seed.session_configs
-
-    def short_access(*args: Any, **kwargs: Any) -> Any:
-        access, refresh = original(*args, **kwargs)
-        return dataclasses.replace(access, max_age=ACCESS_MAX_AGE), refresh
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(seed, "session_configs", short_access)
-        return seed.create_app(access_key=access_key, refresh_password=PASSWORD, pbes2_iterations=600_000)
-
-
 @pytest.fixture(scope="module")
 def clients(node_env: NodeEnv, access_key: KeyPair) -> Iterator[dict[str, httpx.Client]]:
     node = node_env.start(
@@ -85,7 +69,7 @@ def clients(node_env: NodeEnv, access_key: KeyPair) -> Iterator[dict[str, httpx.
     )
     try:
         with (
-            ThreadedUvicorn(_our_app(access_key)) as ours,
+            ThreadedUvicorn(seed_app(access_key, password=PASSWORD, access_max_age=ACCESS_MAX_AGE)) as ours,
             httpx.Client(base_url=node.base_url, timeout=30) as node_client,
             httpx.Client(base_url=f"http://127.0.0.1:{ours.port}", timeout=30) as our_client,
         ):
