@@ -35,6 +35,13 @@ def valkey_url() -> str:
     return url
 
 
+# the server-backed stores: (connection pool, client, Litestar store) per backend
+_SERVER_STORES: dict[str, tuple[Any, Any, Any]] = {
+    "redis": (BlockingConnectionPool, Redis, RedisStore),
+    "valkey": (ValkeyBlockingConnectionPool, Valkey, ValkeyStore),
+}
+
+
 @pytest.fixture(params=["memory", "redis", "valkey"])
 async def store(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
     """A ``MemoryStore``, a ``RedisStore`` or a ``ValkeyStore`` (own namespace, emptied
@@ -42,28 +49,15 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
     if request.param == "memory":
         yield MemoryStore()
         return
-    if request.param == "valkey":
-        pool = ValkeyBlockingConnectionPool.from_url(
-            request.getfixturevalue("valkey_url"), max_connections=32, timeout=20
-        )
-        valkey_store = ValkeyStore(
-            Valkey(connection_pool=pool), namespace=f"test-{uuid.uuid4().hex}", handle_client_shutdown=True
-        )
-        async with valkey_store:
-            try:
-                yield valkey_store
-            finally:
-                await valkey_store.delete_all()
-        return
-    url = request.getfixturevalue("redis_url")
     # a blocking pool: a burst of requests waits for a connection instead of failing with
-    # "Too many connections" (redis-py's default pool holds 100 and refuses the 101st)
-    pool = BlockingConnectionPool.from_url(url, max_connections=32, timeout=20)
-    redis_store = RedisStore(
-        Redis(connection_pool=pool), namespace=f"test-{uuid.uuid4().hex}", handle_client_shutdown=True
+    # "Too many connections" (the clients' default pool holds 100 and refuses the 101st)
+    pool_type, client_type, store_type = _SERVER_STORES[request.param]
+    pool = pool_type.from_url(request.getfixturevalue(f"{request.param}_url"), max_connections=32, timeout=20)
+    server_store = store_type(
+        client_type(connection_pool=pool), namespace=f"test-{uuid.uuid4().hex}", handle_client_shutdown=True
     )
-    async with redis_store:
+    async with server_store:
         try:
-            yield redis_store
+            yield server_store
         finally:
-            await redis_store.delete_all()
+            await server_store.delete_all()
