@@ -41,7 +41,7 @@ class DeviceCookie:
     A request without a valid device cookie (one issued before this existed) has the key ``""``.
     """
 
-    __slots__ = ("max_age", "name", "session_name", "spec")
+    __slots__ = ("name", "session_name", "spec")
 
     def __init__(self, config: SessionConfig[Any]) -> None:
         if config.cookie_spec is None:
@@ -49,7 +49,6 @@ class DeviceCookie:
         self.session_name = config.name
         self.name = f"{config.name}-device"
         self.spec = config.cookie_spec
-        self.max_age = config.max_age_seconds
 
     def client_key(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
         value = connection.cookies.get(self.name, "")
@@ -68,5 +67,4 @@ class DeviceCookie:
         value = cookies.get(self.name, "")
         if not _DEVICE_VALUE.fullmatch(value):
             value = secrets.token_urlsafe(32)
-        expires = None if self.max_age is None else session.created_at // 1000 + self.max_age
-        return [self.spec.render_companion(self.name, value, expires, readable=False)]
+        return [self.spec.render_companion(self.name, value, session.cookie_expires, readable=False)]

@@ -281,6 +281,13 @@ class Session(Generic[ClaimsT]):
         return self._cookie_action
 
     @property
+    def cookie_expires(self) -> int | None:
+        """The ``Expires`` of this session's cookie (and its companions), in epoch seconds:
+        ``max_age`` after it was issued; ``None`` (a browser-session cookie) without ``max_age``."""
+        max_age = self.config.max_age_seconds
+        return None if max_age is None else self.created_at // 1000 + max_age
+
+    @property
     def refusal(self) -> ErrorCode | None:
         """Why the incoming token of this request was refused (``None``: none was, or none came)."""
         return self._refusal
@@ -696,8 +703,7 @@ class Session(Generic[ClaimsT]):
             if csrf_name is not None:
                 cleared.append(spec.render_companion_clear(csrf_name))
             return cleared
-        max_age = self.config.max_age_seconds
-        expires = None if max_age is None else self.created_at // 1000 + max_age
+        expires = self.cookie_expires
         headers = spec.render_set(self.token, expires=expires, previous_chunks=previous)
         if csrf_name is not None and self.id is not None:
             headers.append(
