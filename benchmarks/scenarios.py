@@ -11,6 +11,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from litestar import Litestar, Request, get
+from litestar.di import NamedDependency, Provide
 from litestar.security.jwt import JWTCookieAuth, Token
 
 from benchmarks.driver import Probe, request_once
@@ -20,7 +21,10 @@ from litestar_jwtsession import (
     JWTSessionPlugin,
     KeyPair,
     generate_jwk,
+    Session,
     requires_scopes,
+    requires_session,
+    use_jws_session,
 )
 
 __all__ = ("Scenario", "build_scenarios")
@@ -43,13 +47,21 @@ async def _handler(request: Request[Any, Any, Any]) -> str:
     return "ok"
 
 
+async def _trivial_dependency(request: Request[Any, Any, Any]) -> str:
+    return "value"
+
+
 def _bare_app() -> Litestar:
     @get("/bare")
     async def bare() -> str:
         return "ok"
 
+    @get("/noop-dependency", guards=[_noop_guard], dependencies={"value": Provide(_trivial_dependency)})
+    async def noop_dependency(value: str) -> str:
+        return value
+
     noop = get("/noop", guards=[_noop_guard])(_handler)
-    return Litestar([bare, noop], openapi_config=None)
+    return Litestar([bare, noop, noop_dependency], openapi_config=None)
 
 
 def litestar_keys(alg: str) -> tuple[str, str]:
@@ -78,8 +90,11 @@ def _litestar_jwt(alg: str) -> tuple[Probe, str]:
         retrieve_user_handler=retrieve_user, token_secret=verify_secret, algorithm=alg
     )
     token = Token(exp=in_one_hour(), sub="user-1", extras={"scope": ["read"]}).encode(secret, alg)
-    route = get("/guarded")(_handler)
-    app = Litestar([route], on_app_init=[auth.on_app_init], openapi_config=None)
+    @get("/guarded")
+    async def reads_user(request: Request[Any, Any, Any]) -> str:
+        return str(request.user["id"])
+
+    app = Litestar([reads_user], on_app_init=[auth.on_app_init], openapi_config=None)
     return Probe(app, "/guarded", headers=[("cookie", f"token={token}")]), token
 
 
@@ -126,6 +141,40 @@ async def _fetch_text(probe: Probe) -> str:
     scope["state"] = {}
     await probe.app(scope, receive, send)  # type: ignore[arg-type]
     return b"".join(chunks).decode()
+
+
+def _handler_shapes(alg: str) -> dict[str, Probe]:
+    """One app, one route per way a handler reads its session, all behind ``requires_session``."""
+    access = JWSSessionConfig(key=generate_jwk(alg), name="access")
+    guard = [requires_session()]
+
+    @get("/guard-only", guards=guard)
+    async def guard_only(request: Request[Any, Any, Any]) -> str:
+        return "ok"
+
+    @get("/auth", guards=guard)
+    async def reads_auth(request: Request[Any, Any, Any]) -> str:
+        return str(request.auth["sub"])
+
+    @get("/injected", guards=guard)
+    async def injected(access: NamedDependency[Session[Any]]) -> str:
+        return str(access.data["sub"])
+
+    @get("/functional", guards=guard)
+    async def functional(request: Request[Any, Any, Any]) -> str:
+        session = await use_jws_session(request, access)
+        return str(session.data["sub"])
+
+    @get("/login")
+    async def login(request: Request[Any, Any, Any]) -> str:
+        session = await use_jws_session(request, access)
+        await session.update(CLAIMS)
+        return str(session.token)
+
+    routes = [guard_only, reads_auth, injected, functional, login]
+    app = Litestar(routes, plugins=[JWTSessionPlugin(access=access)], openapi_config=None)
+    cookie = [("cookie", "access=" + asyncio.run(_fetch_text(Probe(app, "/login"))))]
+    return {path: Probe(app, path, headers=cookie) for path in ("/guard-only", "/auth", "/injected", "/functional")}
 
 
 def _untouched() -> Probe:
@@ -185,10 +234,18 @@ def build_scenarios() -> list[Scenario]:
     scenarios = [
         Scenario("bare route", Probe(bare_app, "/bare"), "baseline"),
         Scenario("no-op async guard", Probe(bare_app, "/noop"), "baseline"),
+        Scenario("no-op guard + async Provide", Probe(bare_app, "/noop-dependency"), "baseline"),
     ]
     for alg in ("HS256", "ES256"):
         probe, _ = _litestar_jwt(alg)
         scenarios.append(Scenario(f"Litestar JWTCookieAuth {alg}", probe, "baseline"))
+    for alg in ("HS256", "ES256"):
+        shapes = _handler_shapes(alg)
+        scenarios.append(Scenario(f"guard only {alg}", shapes["/guard-only"], "ours"))
+        scenarios.append(Scenario(f"request.auth {alg}", shapes["/auth"], "ours"))
+        if alg == "HS256":
+            scenarios.append(Scenario("NamedDependency[Session] HS256", shapes["/injected"], "ours"))
+            scenarios.append(Scenario("use_jws_session HS256", shapes["/functional"], "ours"))
     for alg in ("HS256", "RS256", "ES256", "EdDSA"):
         scenarios.append(Scenario(f"requires_scopes {alg}", _ours(alg), "ours"))
     for alg in ("HS256", "ES256"):  # every request pays joserfc: what a first-seen token costs
