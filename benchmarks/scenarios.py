@@ -20,8 +20,8 @@ from litestar_jwtsession import (
     JWSSessionConfig,
     JWTSessionPlugin,
     KeyPair,
-    generate_jwk,
     Session,
+    generate_jwk,
     requires_scopes,
     requires_session,
     use_jws_session,
@@ -90,6 +90,7 @@ def _litestar_jwt(alg: str) -> tuple[Probe, str]:
         retrieve_user_handler=retrieve_user, token_secret=verify_secret, algorithm=alg
     )
     token = Token(exp=in_one_hour(), sub="user-1", extras={"scope": ["read"]}).encode(secret, alg)
+
     @get("/guarded")
     async def reads_user(request: Request[Any, Any, Any]) -> str:
         return str(request.user["id"])
@@ -174,7 +175,10 @@ def _handler_shapes(alg: str) -> dict[str, Probe]:
     routes = [guard_only, reads_auth, injected, functional, login]
     app = Litestar(routes, plugins=[JWTSessionPlugin(access=access)], openapi_config=None)
     cookie = [("cookie", "access=" + asyncio.run(_fetch_text(Probe(app, "/login"))))]
-    return {path: Probe(app, path, headers=cookie) for path in ("/guard-only", "/auth", "/injected", "/functional")}
+    return {
+        path: Probe(app, path, headers=cookie)
+        for path in ("/guard-only", "/auth", "/injected", "/functional")
+    }
 
 
 def _untouched() -> Probe:

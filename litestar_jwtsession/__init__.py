@@ -1,5 +1,6 @@
 """JWT-backed sessions for Litestar, wire-compatible with unjwt's h3 v2 session adapter."""
 
+from litestar_jwtsession.errors import ConfigurationError, ErrorCode, SessionError, StoreUnavailableError
 from litestar_jwtsession.integration.guards import (
     SessionGuard,
     requires_scopes,
@@ -10,7 +11,6 @@ from litestar_jwtsession.integration.jwks import jwks_route, public_jwk_set
 from litestar_jwtsession.integration.plugin import JWTSessionPlugin, revoke_subject
 from litestar_jwtsession.integration.stores import LitestarSessionStore
 from litestar_jwtsession.jose.durations import parse_duration
-from litestar_jwtsession.jose.errors import ErrorCode, SessionError, StoreUnavailableError
 from litestar_jwtsession.jose.keys import (
     JWK,
     KeyPair,
@@ -45,6 +45,7 @@ __version__ = "0.1.0"
 
 __all__ = (
     "JWK",
+    "ConfigurationError",
     "CookieOptions",
     "ErrorCode",
     "HookEvent",

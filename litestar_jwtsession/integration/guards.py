@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 from litestar.exceptions import (
-    ImproperlyConfiguredException,
     NotAuthorizedException,
     PermissionDeniedException,
 )
 from litestar.routes.http import HTTPRoute
 
+from litestar_jwtsession.errors import SessionError
+from litestar_jwtsession.integration.errors import ImproperlyConfigured
 from litestar_jwtsession.integration.stores import BOOKKEEPING_CLAIMS
-from litestar_jwtsession.jose.errors import SessionError
 from litestar_jwtsession.session.admission import Admission, SessionInstall, admit_cached
 from litestar_jwtsession.session.api import SCOPE_KEY, request_sessions
 from litestar_jwtsession.session.config import SessionConfig
@@ -85,15 +85,13 @@ def resolve_session_config(setup: Any, session: SessionRef) -> SessionConfig[Any
     if session is None:
         config = getattr(setup, "access", None)
         if config is None:
-            raise ImproperlyConfiguredException(
-                "session guards need JWTSessionPlugin(access=...) or session="
-            )
+            raise ImproperlyConfigured("session guards need JWTSessionPlugin(access=...) or session=")
         return config  # type: ignore[no-any-return]
     by_name: Mapping[str, SessionConfig[Any]] = getattr(setup, "by_name", {})
     try:
         return by_name[session]
     except KeyError:
-        raise ImproperlyConfiguredException(f"no session named {session!r} is registered") from None
+        raise ImproperlyConfigured(f"no session named {session!r} is registered") from None
 
 
 class SessionGuard:
@@ -205,9 +203,9 @@ def requires_session(session: SessionRef = None) -> SessionGuard:
 def requires_scopes(*scopes: str, any_of: bool = False, session: SessionRef = None) -> SessionGuard:
     """Guard: the session's ``scope`` claim must hold every scope (or, with ``any_of``, one of them)."""
     if not scopes:
-        raise ImproperlyConfiguredException("requires_scopes needs at least one scope")
+        raise ImproperlyConfigured("requires_scopes needs at least one scope")
     if any(not isinstance(scope, str) or not scope or " " in scope for scope in scopes):
-        raise ImproperlyConfiguredException("scopes must be non-empty strings without spaces")
+        raise ImproperlyConfigured("scopes must be non-empty strings without spaces")
     return SessionGuard(session, scopes, any_of)
 
 

@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING, Any, Literal
 from litestar import Response
 from litestar.connection import Request  # noqa: TC002  # resolved at runtime by Litestar's DI
 from litestar.di import Provide
-from litestar.exceptions import ImproperlyConfiguredException
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.spec import Components, Reference, SecurityRequirement, SecurityScheme
 from litestar.plugins import InitPlugin, ReceiveRoutePlugin
 
+from litestar_jwtsession.errors import StoreUnavailableError
+from litestar_jwtsession.integration.errors import ImproperlyConfigured
 from litestar_jwtsession.integration.guards import (
     SKIP_GUARD_OPT_KEY,
     SessionGuard,
@@ -27,7 +28,6 @@ from litestar_jwtsession.integration.guards import (
 )
 from litestar_jwtsession.integration.send_hook import session_send_hook
 from litestar_jwtsession.integration.stores import LitestarSessionStore, app_of
-from litestar_jwtsession.jose.errors import StoreUnavailableError
 from litestar_jwtsession.session.admission import SessionInstall
 from litestar_jwtsession.session.api import SCOPE_KEY, hold_session_cookies, request_sessions
 from litestar_jwtsession.session.claims import SessionClaims, SessionSnapshot
@@ -137,16 +137,16 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
         store_retry_after: int = 5,
     ) -> None:
         if access is not None and not isinstance(access, JWSSessionConfig):
-            raise ImproperlyConfiguredException("access must be a JWSSessionConfig")
+            raise ImproperlyConfigured("access must be a JWSSessionConfig")
         if refresh is not None and not isinstance(refresh, JWESessionConfig):
-            raise ImproperlyConfiguredException("refresh must be a JWESessionConfig")
+            raise ImproperlyConfigured("refresh must be a JWESessionConfig")
         self.access = access
         self.refresh = refresh
         self.configs: tuple[SessionConfig[Any], ...] = tuple(
             config for config in (access, refresh, *sessions) if config is not None
         )
         if not self.configs:
-            raise ImproperlyConfiguredException("JWTSessionPlugin needs at least one session config")
+            raise ImproperlyConfigured("JWTSessionPlugin needs at least one session config")
         _check_unique("name", [config.name for config in self.configs])
         _check_unique("dependency key", [config.injection_key for config in self.configs])
         self.csrf_sessions = _csrf_sessions(self.configs, csrf, access, refresh if refresh_fallback else None)
@@ -162,7 +162,7 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
             self.fallback = access.name  # run after its own on_missing hooks; configs stay untouched
         rotates = refresh_fallback and access is not None and refresh is not None and store is not None
         if rotate_refresh and not rotates:
-            raise ImproperlyConfiguredException(
+            raise ImproperlyConfigured(
                 "rotate_refresh needs store=, access=, refresh= and the refresh fallback"
             )
         rotation = refresh if rotates and rotate_refresh is not False else None
@@ -178,7 +178,7 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
                 revocation_on_outage=revocation_on_outage,
             )
         if type(store_retry_after) is not int or store_retry_after < 0:
-            raise ImproperlyConfiguredException("store_retry_after must be a whole number of seconds >= 0")
+            raise ImproperlyConfigured("store_retry_after must be a whole number of seconds >= 0")
         self.store_retry_after = store_retry_after
         device = None if self.session_store is None else self.session_store.device_cookie
         if device is not None:
@@ -187,7 +187,7 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
                 config.csrf_cookie_name for config in self.configs if config.name in self.csrf_sessions
             )
             if device.name in taken:
-                raise ImproperlyConfiguredException(
+                raise ImproperlyConfigured(
                     f"session cookie names must be unique; repeated: {device.name} (the device cookie of "
                     f"{device.session_name!r}: rename that session or pass rotation_client_key)"
                 )
@@ -203,7 +203,7 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
         for config in self.configs:
             key = config.injection_key
             if key in app_config.dependencies:
-                raise ImproperlyConfiguredException(f"dependency {key!r} is already registered")
+                raise ImproperlyConfigured(f"dependency {key!r} is already registered")
             app_config.dependencies[key] = Provide(_provider(config))
         namespace: dict[str, Any] = {
             "Session": Session,
@@ -262,7 +262,7 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
         See :func:`litestar_jwtsession.revoke_subject`.
         """
         if self.session_store is None:
-            raise ImproperlyConfiguredException("revoke_subject needs JWTSessionPlugin(store=...)")
+            raise ImproperlyConfigured("revoke_subject needs JWTSessionPlugin(store=...)")
         configs = self.configs if config is None else (resolve_session_config(self, config),)
         for each in configs:
             await self.session_store.revoke_subject(connection_or_app, each, sub)
@@ -321,7 +321,7 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
         for guard in guards:
             try:
                 config = resolve_session_config(self, guard.session)
-            except ImproperlyConfiguredException:
+            except ImproperlyConfigured:
                 continue  # refused with a clear error when the route is called
             _, required, alternatives = per_session.setdefault(config.name, (config, set(), []))
             if guard.any_of:
@@ -375,9 +375,7 @@ def _csrf_sessions(
 def _check_unique(what: str, values: list[str]) -> None:
     duplicates = sorted({value for value in values if values.count(value) > 1})
     if duplicates:
-        raise ImproperlyConfiguredException(
-            f"session {what}s must be unique; repeated: {', '.join(duplicates)}"
-        )
+        raise ImproperlyConfigured(f"session {what}s must be unique; repeated: {', '.join(duplicates)}")
 
 
 async def revoke_subject(

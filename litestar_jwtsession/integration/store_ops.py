@@ -9,7 +9,7 @@ library does not know can plug in. Adapters for ``MemoryStore`` (one process: an
 instance) ship here.
 
 Every operation is bounded by a timeout and turns the store's failures (connection refused, a
-hung server, the client's own errors) into :class:`~litestar_jwtsession.jose.errors.StoreUnavailableError`,
+hung server, the client's own errors) into :class:`~litestar_jwtsession.errors.StoreUnavailableError`,
 which the plugin answers with 503. The first failure of an outage logs one warning, the first
 success after it one info line: never one per request.
 """
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from litestar.stores.memory import MemoryStore
 
-from litestar_jwtsession.jose.errors import StoreUnavailableError
+from litestar_jwtsession.errors import StoreUnavailableError
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable

@@ -49,12 +49,12 @@ import uuid
 from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
-from litestar.exceptions import ImproperlyConfiguredException
 from litestar.stores.base import Store
 
+from litestar_jwtsession.errors import ErrorCode, SessionError, StoreUnavailableError, safe_text
 from litestar_jwtsession.integration.device_cookie import DeviceCookie, user_agent_client_key
+from litestar_jwtsession.integration.errors import ImproperlyConfigured
 from litestar_jwtsession.integration.store_ops import StoreOps, store_ops
-from litestar_jwtsession.jose.errors import ErrorCode, SessionError, StoreUnavailableError, safe_text
 from litestar_jwtsession.session.claims import RESERVED_CLAIMS, snapshot_of
 from litestar_jwtsession.session.hooks import HookEvent
 from litestar_jwtsession.session.revocation import remaining_lifetime
@@ -123,7 +123,7 @@ class LitestarSessionStore:
             unavailable (a hung server then costs a request this long, not forever).
         revocation_on_outage: ``"refuse"`` (default, fail closed): a request whose token must be
             checked for revocation while the store is unavailable raises
-            :class:`~litestar_jwtsession.jose.errors.StoreUnavailableError` (the plugin answers
+            :class:`~litestar_jwtsession.errors.StoreUnavailableError` (the plugin answers
             503). ``"allow"``: the check passes (tokens are still verified cryptographically,
             but a revoked one is accepted until the store is back). Rotation and revocation
             writes always fail closed.
@@ -154,15 +154,15 @@ class LitestarSessionStore:
         revocation_on_outage: Literal["refuse", "allow"] = "refuse",
     ) -> None:
         if not isinstance(store, str | Store):
-            raise ImproperlyConfiguredException(
+            raise ImproperlyConfigured(
                 f"store must be a litestar Store or the name of one, got {type(store).__name__}"
             )
         if not (isinstance(rotation_grace, int | float) and 0 <= rotation_grace < math.inf):
-            raise ImproperlyConfiguredException("rotation_grace must be a finite number of seconds >= 0")
+            raise ImproperlyConfigured("rotation_grace must be a finite number of seconds >= 0")
         if not (isinstance(timeout, int | float) and 0 < timeout < math.inf):
-            raise ImproperlyConfiguredException("store timeout must be a finite number of seconds > 0")
+            raise ImproperlyConfigured("store timeout must be a finite number of seconds > 0")
         if revocation_on_outage not in ("refuse", "allow"):
-            raise ImproperlyConfiguredException('revocation_on_outage must be "refuse" or "allow"')
+            raise ImproperlyConfigured('revocation_on_outage must be "refuse" or "allow"')
         self.timeout = float(timeout)
         self.revocation_on_outage = revocation_on_outage
         # the operations of each store resolved so far (a name resolves to one store per app);
@@ -194,7 +194,7 @@ class LitestarSessionStore:
         if ops is None or ops.store is not store:
             ops = store_ops(store, timeout=self.timeout)
             if self.rotation is not None and not ops.atomic:
-                raise ImproperlyConfiguredException(
+                raise ImproperlyConfigured(
                     "refresh-token rotation needs an atomic set-if-absent, which this library "
                     f"implements for MemoryStore, RedisStore and ValkeyStore, not {type(store).__name__}; "
                     "use one of those, register one with register_store_ops(), or pass rotate_refresh=False"
@@ -410,7 +410,7 @@ def _max_lifetime(config: SessionConfig[Any]) -> int | None:
 def app_of(target: Any) -> Litestar:
     app = target if hasattr(target, "stores") and hasattr(target, "plugins") else getattr(target, "app", None)
     if app is None:
-        raise ImproperlyConfiguredException(
+        raise ImproperlyConfigured(
             "a store given by name needs a Litestar app or connection to be looked up in app.stores"
         )
     return app  # type: ignore[no-any-return]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from litestar_jwtsession.errors import ErrorCode, SessionError
 from litestar_jwtsession.jose.algorithms import (
     JWE_CONTENT_ALGORITHMS,
     JWE_KEY_ALGORITHMS,
@@ -14,7 +15,6 @@ from litestar_jwtsession.jose.algorithms import (
     jws_registry,
 )
 from litestar_jwtsession.jose.durations import Duration, parse_duration
-from litestar_jwtsession.jose.errors import ErrorCode, SessionError
 from litestar_jwtsession.jose.keys import (
     JWK,
     KeyPair,

@@ -36,7 +36,7 @@ from contextvars import ContextVar
 from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
-from litestar_jwtsession.jose.errors import ErrorCode, SessionError
+from litestar_jwtsession.errors import ErrorCode, SessionError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping

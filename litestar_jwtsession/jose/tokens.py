@@ -2,7 +2,7 @@
 
 A codec is built once per session config: keys are imported and allow-lists fixed in ``__init__``
 (a bad key raises ``ValueError`` there). ``decode`` turns every failure into a
-:class:`~litestar_jwtsession.jose.errors.SessionError` and never raises anything else.
+:class:`~litestar_jwtsession.errors.SessionError` and never raises anything else.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from joserfc.errors import (
 from joserfc.jwk import KeySet, OctKey
 from joserfc.util import urlsafe_b64decode, urlsafe_b64encode
 
+from litestar_jwtsession.errors import ErrorCode, SessionError, safe_text
 from litestar_jwtsession.jose.algorithms import (
     JWE_CONTENT_ALGORITHMS,
     JWE_KEY_ALGORITHMS,
@@ -39,7 +40,6 @@ from litestar_jwtsession.jose.algorithms import (
     jws_allowed_algorithms,
     jws_registry,
 )
-from litestar_jwtsession.jose.errors import ErrorCode, SessionError, safe_text
 from litestar_jwtsession.jose.keys import _KEY_CLASSES, JWK, KeyPair, _import_key, _Key, _public_key
 from litestar_jwtsession.jose.pbes2 import DerivationPool
 

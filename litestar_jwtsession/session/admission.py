@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import msgspec
 
-from litestar_jwtsession.jose.errors import SessionError
+from litestar_jwtsession.errors import SessionError
 from litestar_jwtsession.session.claims import convert_claims
 from litestar_jwtsession.session.cookies import CHUNK_MARKER, parse_cookie_value
 from litestar_jwtsession.session.csrf import SAFE_METHODS

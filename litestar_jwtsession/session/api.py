@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from litestar_jwtsession.jose.errors import ErrorCode, SessionError
+from litestar_jwtsession.errors import ErrorCode, SessionError
 from litestar_jwtsession.session.admission import Admission, SessionInstall
 from litestar_jwtsession.session.claims import SessionSnapshot, snapshot_of
 from litestar_jwtsession.session.config import JWESessionConfig, JWSSessionConfig, SessionConfig

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar, cast
 
 import msgspec
-from litestar.exceptions import ImproperlyConfiguredException
 
+from litestar_jwtsession.errors import ConfigurationError
 from litestar_jwtsession.jose.durations import Duration, parse_duration
 from litestar_jwtsession.jose.keys import JWK, KeyPair
 from litestar_jwtsession.jose.tokens import ClaimRules, JWECodec, JWSCodec
@@ -120,54 +120,54 @@ class SessionConfig(Generic[ClaimsT]):
         if not self.name:
             self.name = self.default_name
         if not _TOKEN.fullmatch(self.name):
-            raise ImproperlyConfiguredException(
+            raise ConfigurationError(
                 f"session name {self.name!r} is not a valid cookie name (RFC 6265 token characters)"
             )
         try:
             self.max_age_seconds = None if self.max_age is None else parse_duration(self.max_age)
         except TypeError as exc:
-            raise ImproperlyConfiguredException(f"{self.name}: max_age: {exc}") from exc
+            raise ConfigurationError(f"{self.name}: max_age: {exc}") from exc
         if self.cookie is not False:
             options = CookieOptions() if self.cookie is True else self.cookie
             if not isinstance(options, CookieOptions):
-                raise ImproperlyConfiguredException("cookie must be CookieOptions, True or False")
+                raise ConfigurationError("cookie must be CookieOptions, True or False")
             httponly = self.default_httponly if options.httponly is None else options.httponly
             self.cookie_spec = CookieSpec.from_options(self.name, options, httponly=httponly)
         if self.session_header is not False:
             self.header_name = (self.session_header or f"x-{self.name}-session").lower()
             if not _TOKEN.fullmatch(self.header_name):
-                raise ImproperlyConfiguredException(
+                raise ConfigurationError(
                     f"{self.name}: session_header {self.header_name!r} is not a valid header name"
                 )
             self.header_key = self.header_name.encode("ascii")
         if self.cookie_spec is None and self.header_name is None:
-            raise ImproperlyConfiguredException(f"{self.name}: cookie and session_header cannot both be off")
+            raise ConfigurationError(f"{self.name}: cookie and session_header cannot both be off")
         if self.claims is not None and not (
             isinstance(self.claims, type) and issubclass(self.claims, msgspec.Struct)
         ):
-            raise ImproperlyConfiguredException(f"{self.name}: claims must be a msgspec.Struct subclass")
+            raise ConfigurationError(f"{self.name}: claims must be a msgspec.Struct subclass")
         if self.leeway < 0 or self.max_token_size < 16:
-            raise ImproperlyConfiguredException(f"{self.name}: leeway must be >= 0 and max_token_size >= 16")
+            raise ConfigurationError(f"{self.name}: leeway must be >= 0 and max_token_size >= 16")
         # kept apart from ``dependency_key`` so ``dataclasses.replace(config, name=...)`` derives anew
         self.injection_key = self.dependency_key or re.sub(r"\W", "_", self.name, flags=re.ASCII)
         if not self.injection_key.isidentifier() or self.injection_key in _RESERVED_DEPENDENCY_KEYS:
-            raise ImproperlyConfiguredException(
+            raise ConfigurationError(
                 f"{self.name}: dependency key {self.injection_key!r} is not usable as a handler parameter"
             )
         try:
             self.codec = self._build_codec(self._claim_rules())
         except ValueError as exc:
-            raise ImproperlyConfiguredException(f"{self.name}: {exc}") from exc
+            raise ConfigurationError(f"{self.name}: {exc}") from exc
         self._init_csrf()
 
     def _init_csrf(self) -> None:
         self.csrf_cookie_name = f"{self.name}-csrf"
         if not self.csrf_header or not re.fullmatch(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+", self.csrf_header):
-            raise ImproperlyConfiguredException(f"{self.name}: csrf_header must be a header name")
+            raise ConfigurationError(f"{self.name}: csrf_header must be a header name")
         self.csrf_header = self.csrf_header.lower()
         if self.csrf_secret is not None:
             if not isinstance(self.csrf_secret, bytes) or len(self.csrf_secret) < 16:
-                raise ImproperlyConfiguredException(f"{self.name}: csrf_secret must be at least 16 bytes")
+                raise ConfigurationError(f"{self.name}: csrf_secret must be at least 16 bytes")
             self._csrf_key = self.csrf_secret
         self.csrf_requested = self.csrf
         if self.csrf and self.cookie_spec is None:
@@ -194,7 +194,7 @@ class SessionConfig(Generic[ClaimsT]):
         ``enabled``: whether the protection is on (default: this config's ``csrf``; a plugin
         passes what it decided for its app)."""
         if (self.csrf if enabled is None else enabled) and not self.csrf_key:
-            raise ImproperlyConfiguredException(
+            raise ConfigurationError(
                 f"{self.name}: CSRF protection needs csrf_secret: a public-only KeyPair holds nothing secret"
             )
 

@@ -13,9 +13,7 @@ from email.utils import formatdate
 from typing import TYPE_CHECKING, Literal, NamedTuple
 from urllib.parse import unquote
 
-from litestar.exceptions import ImproperlyConfiguredException
-
-from litestar_jwtsession.jose.errors import ErrorCode, SessionError
+from litestar_jwtsession.errors import ConfigurationError, ErrorCode, SessionError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -165,11 +163,11 @@ class CookieOptions:
 
     def __post_init__(self) -> None:
         if not 1 <= self.chunk_max_length <= 4000:
-            raise ImproperlyConfiguredException("cookie chunk_max_length must be between 1 and 4000")
+            raise ConfigurationError("cookie chunk_max_length must be between 1 and 4000")
         if self.samesite == "none" and not self.secure:
-            raise ImproperlyConfiguredException('cookie samesite="none" requires secure=True')
+            raise ConfigurationError('cookie samesite="none" requires secure=True')
         if self.samesite not in (None, "lax", "strict", "none"):
-            raise ImproperlyConfiguredException(f"invalid cookie samesite {self.samesite!r}")
+            raise ConfigurationError(f"invalid cookie samesite {self.samesite!r}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeVar
 
 if TYPE_CHECKING:
-    from litestar_jwtsession.jose.errors import SessionError
+    from litestar_jwtsession.errors import SessionError
     from litestar_jwtsession.session.claims import SessionSnapshot
 
 __all__ = ("HookEvent", "HookName", "SessionHooks")

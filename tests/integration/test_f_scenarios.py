@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 from litestar import Request, WebSocket, get, websocket
-from litestar.exceptions import ImproperlyConfiguredException
 
 from litestar_jwtsession import (
     CookieOptions,
@@ -30,6 +29,7 @@ from litestar_jwtsession import (
     use_jwe_session,
     use_jws_session,
 )
+from litestar_jwtsession.errors import ConfigurationError
 from tests.helpers import (
     EPOCH,
     FakeClock,
@@ -599,7 +599,7 @@ def test_f18_pbes2_count_range() -> None:
 @pytest.mark.parametrize("max_age", [0, "7d", -5, "1.5h", "10 m", "1H"])
 @pytest.mark.parametrize("kind", ["jws", "jwe"])
 def test_f19_invalid_max_age_raises_at_construction(kind: str, max_age: Any) -> None:
-    with pytest.raises(ImproperlyConfiguredException):
+    with pytest.raises(ConfigurationError):
         (jws if kind == "jws" else jwe)("f19", max_age=max_age)
 
 

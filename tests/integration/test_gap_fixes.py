@@ -8,7 +8,6 @@ from typing import Any
 import msgspec
 import pytest
 from litestar import Request, get
-from litestar.exceptions import ImproperlyConfiguredException
 
 from litestar_jwtsession import (
     CookieOptions,
@@ -24,6 +23,7 @@ from litestar_jwtsession import (
     use_jwe_session,
     use_jws_session,
 )
+from litestar_jwtsession.errors import ConfigurationError
 from tests.helpers import (
     FakeClock,
     Recorder,
@@ -414,7 +414,7 @@ def test_g10_password_never_accepts_dir(password: str, enc: str) -> None:
 
 
 def test_g10_pinning_dir_with_a_password_is_refused() -> None:
-    with pytest.raises(ImproperlyConfiguredException):
+    with pytest.raises(ConfigurationError):
         jwe("g10", key="sixteen-byte-pw!", alg="dir", enc="A128GCM", pbes2_iterations=1000)
 
 
@@ -521,14 +521,14 @@ def test_g12_payload_not_matching_the_claims_struct_rejected(kind: str) -> None:
     ],
 )
 def test_g13_jws_pin_inconsistent_with_key_raises(key: dict[str, Any], alg: str) -> None:
-    with pytest.raises(ImproperlyConfiguredException):
+    with pytest.raises(ConfigurationError):
         JWSSessionConfig(key=key, alg=alg, name="g13")
 
 
 def test_g13_jwe_pin_inconsistent_with_key_raises() -> None:
-    with pytest.raises(ImproperlyConfiguredException):
+    with pytest.raises(ConfigurationError):
         JWESessionConfig(key=A128KW, alg="A256KW", name="g13")
-    with pytest.raises(ImproperlyConfiguredException):
+    with pytest.raises(ConfigurationError):
         JWESessionConfig(key=A128KW, alg="dir", name="g13")
 
 

@@ -12,7 +12,6 @@ import pytest
 from litestar import Controller, Litestar, Request, Router, get, post
 from litestar.config.cors import CORSConfig
 from litestar.di import NamedDependency
-from litestar.exceptions import ImproperlyConfiguredException
 from litestar.testing import TestClient
 
 from litestar_jwtsession import (
@@ -26,6 +25,7 @@ from litestar_jwtsession import (
     requires_session,
     session_scopes,
 )
+from litestar_jwtsession.errors import ConfigurationError
 from tests.helpers import flip
 
 BASE_URL = "https://testserver.local"
@@ -277,11 +277,11 @@ def test_session_scopes_helper() -> None:
 
 
 def test_requires_scopes_rejects_bad_arguments() -> None:
-    with pytest.raises(ImproperlyConfiguredException):
+    with pytest.raises(ConfigurationError):
         requires_scopes()
-    with pytest.raises(ImproperlyConfiguredException):
+    with pytest.raises(ConfigurationError):
         requires_scopes("read write")
-    with pytest.raises(ImproperlyConfiguredException):
+    with pytest.raises(ConfigurationError):
         requires_scopes("")
 
 

@@ -8,7 +8,7 @@ import pytest
 from litestar import Litestar, Request, get, post, websocket
 from litestar.connection import WebSocket
 from litestar.di import NamedDependency
-from litestar.exceptions import ImproperlyConfiguredException, NotFoundException, PermissionDeniedException
+from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.testing import TestClient
 
 from litestar_jwtsession import (
@@ -20,6 +20,7 @@ from litestar_jwtsession import (
     generate_jwk,
     use_jws_session,
 )
+from litestar_jwtsession.errors import ConfigurationError
 
 HS256 = generate_jwk("HS256")
 A128KW = generate_jwk("A128KW")
@@ -71,15 +72,15 @@ def test_session_is_injected_under_its_dependency_key() -> None:
 
 
 def test_plugin_rejects_bad_setups() -> None:
-    with pytest.raises(ImproperlyConfiguredException):
+    with pytest.raises(ConfigurationError):
         JWTSessionPlugin()
-    with pytest.raises(ImproperlyConfiguredException, match="unique"):
+    with pytest.raises(ConfigurationError, match="unique"):
         JWTSessionPlugin(
             sessions=[JWSSessionConfig(key=HS256, name="s"), JWESessionConfig(key=A128KW, name="s")]
         )
-    with pytest.raises(ImproperlyConfiguredException):
+    with pytest.raises(ConfigurationError):
         JWTSessionPlugin(access=JWESessionConfig(key=A128KW))  # type: ignore[arg-type]
-    with pytest.raises(ImproperlyConfiguredException, match="handler parameter"):
+    with pytest.raises(ConfigurationError, match="handler parameter"):
         JWSSessionConfig(key=HS256, name="request")
 
 
@@ -297,3 +298,12 @@ def test_session_written_after_the_response_started_is_refused() -> None:
         assert outcome == ["read 1", "ERR_SESSION_READ_ONLY"]
         client.get("/")
         assert outcome[2:] == ["read 1", "ERR_SESSION_READ_ONLY"]
+
+
+def test_a_plugin_configuration_error_is_also_litestars_improperly_configured() -> None:
+    from litestar.exceptions import ImproperlyConfiguredException
+
+    with pytest.raises(ImproperlyConfiguredException) as raised:
+        JWTSessionPlugin()
+    assert isinstance(raised.value, ConfigurationError)
+    assert isinstance(raised.value, ValueError)

@@ -262,9 +262,9 @@ def test_struct_not_extending_session_claims() -> None:
 
 
 def test_claims_must_be_a_struct() -> None:
-    from litestar.exceptions import ImproperlyConfiguredException
+    from litestar_jwtsession.errors import ConfigurationError
 
-    with pytest.raises(ImproperlyConfiguredException):
+    with pytest.raises(ConfigurationError):
         JWSSessionConfig(key=HS256, claims=dict)  # type: ignore[arg-type]
 
 

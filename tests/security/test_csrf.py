@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 from litestar import Litestar, Request, delete, get, patch, post, put
-from litestar.exceptions import ImproperlyConfiguredException
 from litestar.testing import TestClient
 
 from litestar_jwtsession import (
@@ -20,6 +19,7 @@ from litestar_jwtsession import (
     use_jwe_session,
     use_jws_session,
 )
+from litestar_jwtsession.errors import ConfigurationError
 from litestar_jwtsession.session.csrf import csrf_token, derive_csrf_secret
 from tests.helpers import (
     EPOCH,
@@ -268,7 +268,7 @@ def test_header_only_configs_need_no_csrf() -> None:
 def test_csrf_cookie_name_must_not_collide() -> None:
     access = JWSSessionConfig(key=HS256, name="app", csrf=True)
     other = JWSSessionConfig(key=HS256, name="app-csrf")
-    with pytest.raises(ImproperlyConfiguredException, match="cookie name"):
+    with pytest.raises(ConfigurationError, match="cookie name"):
         JWTSessionPlugin(access=access, sessions=[other])
 
 
@@ -291,9 +291,9 @@ def test_explicit_secret() -> None:
     secret = b"s" * 32
     config = JWSSessionConfig(key=HS256, name="acc", csrf_secret=secret)
     assert config.csrf_key == secret
-    with pytest.raises(ImproperlyConfiguredException, match="csrf_secret"):
+    with pytest.raises(ConfigurationError, match="csrf_secret"):
         JWSSessionConfig(key=HS256, name="acc", csrf_secret=b"short")
-    with pytest.raises(ImproperlyConfiguredException, match="csrf_header"):
+    with pytest.raises(ConfigurationError, match="csrf_header"):
         JWSSessionConfig(key=HS256, name="acc", csrf_header="bad header")
 
 
@@ -350,17 +350,16 @@ def test_samesite_default_stays_lax() -> None:
 
 
 def test_csrf_needs_a_secret_when_the_key_pair_is_public_only() -> None:
-    from litestar.exceptions import ImproperlyConfiguredException
-
     from litestar_jwtsession import JWSSessionConfig, JWTSessionPlugin, KeyPair, generate_jwk
+    from litestar_jwtsession.errors import ConfigurationError
 
     pair = generate_jwk("ES256")
     assert isinstance(pair, KeyPair)
     verify_only = KeyPair(public_key=pair.public_key)
-    with pytest.raises(ImproperlyConfiguredException, match="csrf_secret"):
+    with pytest.raises(ConfigurationError, match="csrf_secret"):
         JWSSessionConfig(key=verify_only, name="verify-only", csrf=True)
     config = JWSSessionConfig(key=verify_only, name="verify-only")  # fine while CSRF is off
-    with pytest.raises(ImproperlyConfiguredException, match="csrf_secret"):
+    with pytest.raises(ConfigurationError, match="csrf_secret"):
         JWTSessionPlugin(access=config, csrf=True)
     with_secret = JWSSessionConfig(key=verify_only, name="verify-only", csrf=True, csrf_secret=b"s" * 32)
     assert with_secret.csrf_key == b"s" * 32

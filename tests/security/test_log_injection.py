@@ -25,7 +25,7 @@ from litestar_jwtsession import (
     generate_jwk,
     requires_session,
 )
-from litestar_jwtsession.jose.errors import safe_text
+from litestar_jwtsession.errors import safe_text
 from tests.helpers import b64url, b64url_decode, forge_jwe, send
 
 HS256 = generate_jwk("HS256")

@@ -1,9 +1,9 @@
 """Unit tests of ``litestar_jwtsession.session.cookies``: parsing, reassembly, rendering, limits."""
 
 import pytest
-from litestar.exceptions import ImproperlyConfiguredException
 
 from litestar_jwtsession import CookieOptions, ErrorCode, SessionError
+from litestar_jwtsession.errors import ConfigurationError
 from litestar_jwtsession.session.cookies import (
     CHUNK_MARKER,
     MAX_CHUNKS,
@@ -214,7 +214,7 @@ def test_round_trip_through_parse_and_read() -> None:
     ],
 )
 def test_cookie_options_validation(options: dict[str, object]) -> None:
-    with pytest.raises(ImproperlyConfiguredException):
+    with pytest.raises(ConfigurationError):
         CookieOptions(**options)  # type: ignore[arg-type]
 
 

@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 from litestar import Litestar
-from litestar.exceptions import ImproperlyConfiguredException
 from litestar.stores.file import FileStore
 from litestar.stores.memory import MemoryStore
 from litestar.testing import TestClient
 
 from litestar_jwtsession import JWTSessionPlugin, LitestarSessionStore, SessionStore, revoke_subject
+from litestar_jwtsession.errors import ConfigurationError
 from tests.helpers import jws_claims
 from tests.stores.common import (
     ACCESS_MAX_AGE,
@@ -165,13 +165,13 @@ def test_protocol_and_plugin_attributes() -> None:
 )
 def test_misconfiguration_is_refused(kwargs: dict[str, Any], message: str) -> None:
     access, refresh, _ = make_configs()
-    with pytest.raises(ImproperlyConfiguredException, match=message):
+    with pytest.raises(ConfigurationError, match=message):
         JWTSessionPlugin(access=access, refresh=refresh, **kwargs)
 
 
 def test_rotation_refuses_a_store_without_set_if_absent(tmp_path: Any) -> None:
     access, refresh, _ = make_configs()
-    with pytest.raises(ImproperlyConfiguredException, match="FileStore"):
+    with pytest.raises(ConfigurationError, match="FileStore"):
         JWTSessionPlugin(access=access, refresh=refresh, store=FileStore(tmp_path))
     # revocation alone works with any store
     JWTSessionPlugin(access=access, refresh=refresh, store=FileStore(tmp_path), rotate_refresh=False)
@@ -183,11 +183,11 @@ def test_rotation_refuses_a_store_without_set_if_absent(tmp_path: Any) -> None:
     )
     with pytest.raises(BaseExceptionGroup) as failed, TestClient(app):
         pass
-    assert failed.group_contains(ImproperlyConfiguredException, match="FileStore")
+    assert failed.group_contains(ConfigurationError, match="FileStore")
 
 
 async def test_revoke_subject_needs_a_store() -> None:
     access, refresh, _ = make_configs()
     app = make_app(access, refresh)
-    with pytest.raises(ImproperlyConfiguredException, match="store"):
+    with pytest.raises(ConfigurationError, match="store"):
         await revoke_subject(app, "ada")

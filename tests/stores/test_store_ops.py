@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from litestar import Litestar
-from litestar.exceptions import ImproperlyConfiguredException
 from litestar.stores.file import FileStore
 from litestar.stores.memory import MemoryStore
 from litestar.stores.redis import RedisStore
@@ -17,6 +16,7 @@ from redis.asyncio import Redis
 from valkey.asyncio import Valkey
 
 from litestar_jwtsession import JWTSessionPlugin, StoreUnavailableError
+from litestar_jwtsession.errors import ConfigurationError
 from litestar_jwtsession.integration.store_ops import StoreOps, register_store_ops, store_ops
 from tests.stores.common import ACCESS_MAX_AGE, ROUTES, call, client, log_in, make_configs, set_cookies
 
@@ -42,7 +42,7 @@ def test_litestar_server_stores_keep_the_private_attributes_we_use(store: Any, c
 def test_unknown_stores_are_not_atomic_and_rotation_refuses_them(tmp_path: Any) -> None:
     assert not store_ops(FileStore(tmp_path), timeout=1).atomic
     access, refresh, _ = make_configs()
-    with pytest.raises(ImproperlyConfiguredException, match="register_store_ops"):
+    with pytest.raises(ConfigurationError, match="register_store_ops"):
         JWTSessionPlugin(access=access, refresh=refresh, store=FileStore(tmp_path))
 
 

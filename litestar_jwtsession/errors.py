@@ -9,7 +9,13 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-__all__ = ("ErrorCode", "SessionError", "safe_text")
+__all__ = ("ConfigurationError", "ErrorCode", "SessionError", "StoreUnavailableError", "safe_text")
+
+
+class ConfigurationError(ValueError):
+    """A config, plugin or guard was given settings it cannot work with; raised at construction.
+
+    In the Litestar layer it is also a Litestar ``ImproperlyConfiguredException``."""
 
 
 class ErrorCode(StrEnum):
