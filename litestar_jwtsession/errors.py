@@ -31,6 +31,8 @@ class ErrorCode(StrEnum):
     # a PBES2 token needed a new key derivation while the pool was full: refused, not judged
     JWE_DERIVATION_BUSY = "ERR_JWE_DERIVATION_BUSY"
     TOKEN_TOO_LARGE = "ERR_TOKEN_TOO_LARGE"
+    # a codec could not sign or encrypt claims (a session reports it as SESSION_SEAL_FAILED)
+    TOKEN_ENCODE_FAILED = "ERR_TOKEN_ENCODE_FAILED"
     # claims
     JWT_EXPIRED = "ERR_JWT_EXPIRED"
     JWT_NBF = "ERR_JWT_NBF"

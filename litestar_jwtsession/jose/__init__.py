@@ -14,7 +14,10 @@ from litestar_jwtsession.jose.algorithms import (
     jws_allowed_algorithms,
     jws_registry,
 )
+from litestar_jwtsession.jose.claims import ClaimRules, validate_claims
 from litestar_jwtsession.jose.durations import Duration, parse_duration
+from litestar_jwtsession.jose.jwe import JWECodec
+from litestar_jwtsession.jose.jws import JWSCodec
 from litestar_jwtsession.jose.keys import (
     JWK,
     KeyPair,
@@ -23,7 +26,6 @@ from litestar_jwtsession.jose.keys import (
     generate_jwk,
     import_pem,
 )
-from litestar_jwtsession.jose.tokens import ClaimRules, JWECodec, JWSCodec, validate_claims
 
 __all__ = (
     "JWE_CONTENT_ALGORITHMS",

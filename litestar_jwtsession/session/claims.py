@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import msgspec
 
 from litestar_jwtsession.errors import ErrorCode, SessionError, safe_text
-from litestar_jwtsession.jose.tokens import is_numeric_date
+from litestar_jwtsession.jose.claims import is_numeric_date
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -10,21 +10,24 @@ from __future__ import annotations
 
 import re
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar, cast
 
 import msgspec
 
-from litestar_jwtsession.errors import ConfigurationError
+from litestar_jwtsession.errors import ConfigurationError, ErrorCode, SessionError, safe_text
+from litestar_jwtsession.jose.claims import ClaimRules
 from litestar_jwtsession.jose.durations import Duration, parse_duration
+from litestar_jwtsession.jose.jwe import JWECodec
+from litestar_jwtsession.jose.jws import JWSCodec
 from litestar_jwtsession.jose.keys import JWK, KeyPair
-from litestar_jwtsession.jose.tokens import ClaimRules, JWECodec, JWSCodec
 from litestar_jwtsession.session.cookies import CookieOptions, CookieSpec
 from litestar_jwtsession.session.csrf import derive_csrf_secret
 from litestar_jwtsession.session.hooks import SessionHooks
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
 
 __all__ = ("CookieOptions", "JWESessionConfig", "JWSSessionConfig", "SessionConfig")
@@ -213,12 +216,21 @@ class SessionConfig(Generic[ClaimsT]):
         raise NotImplementedError
 
     def encode_token(self, claims: dict[str, Any]) -> str:
-        """Sign (JWS) or seal (JWE) ``claims`` into a compact token."""
-        raise NotImplementedError
+        """Sign (JWS) or seal (JWE) ``claims`` into a compact token; ``ERR_SESSION_SEAL_FAILED``
+        when they cannot be."""
+        with _sealing(self):
+            return self._encode(claims)
 
     async def encode_token_async(self, claims: dict[str, Any]) -> str:
         """:meth:`encode_token` for event loops: a password's PBES2 key is derived off the loop."""
-        return self.encode_token(claims)
+        with _sealing(self):
+            return await self._encode_async(claims)
+
+    def _encode(self, claims: dict[str, Any]) -> str:
+        raise NotImplementedError
+
+    async def _encode_async(self, claims: dict[str, Any]) -> str:
+        return self._encode(claims)
 
     @property
     def cookies_enabled(self) -> bool:
@@ -248,7 +260,7 @@ class JWSSessionConfig(SessionConfig[ClaimsT]):
             cache_size=self.token_cache_size,
         )
 
-    def encode_token(self, claims: dict[str, Any]) -> str:
+    def _encode(self, claims: dict[str, Any]) -> str:
         return cast("JWSCodec", self.codec).sign(claims)
 
 
@@ -301,11 +313,29 @@ class JWESessionConfig(SessionConfig[ClaimsT]):
             cache_size=self.token_cache_size,
         )
 
-    def encode_token(self, claims: dict[str, Any]) -> str:
+    def _encode(self, claims: dict[str, Any]) -> str:
         return cast("JWECodec", self.codec).seal(claims)
 
-    async def encode_token_async(self, claims: dict[str, Any]) -> str:
+    async def _encode_async(self, claims: dict[str, Any]) -> str:
         return await cast("JWECodec", self.codec).seal_async(claims)
+
+
+@contextmanager
+def _sealing(config: SessionConfig[Any]) -> Iterator[None]:
+    """Report any failure to encode a session token as ``ERR_SESSION_SEAL_FAILED`` (the codec's
+    own code is a JOSE one); other session errors pass unchanged."""
+    try:
+        yield
+    except SessionError as exc:
+        if exc.code is not ErrorCode.TOKEN_ENCODE_FAILED:
+            raise
+        raise SessionError(
+            ErrorCode.SESSION_SEAL_FAILED, f"session {config.name!r} could not be sealed: {exc.message}"
+        ) from exc
+    except Exception as exc:
+        raise SessionError(
+            ErrorCode.SESSION_SEAL_FAILED, f"session {config.name!r} could not be sealed: {safe_text(exc)}"
+        ) from exc
 
 
 def _check_key(key: Any) -> JWK | KeyPair:

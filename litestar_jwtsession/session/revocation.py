@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from litestar_jwtsession.jose.tokens import is_numeric_date
+from litestar_jwtsession.jose.claims import is_numeric_date
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast
 import msgspec
 
 from litestar_jwtsession.errors import ErrorCode, SessionError, StoreUnavailableError, safe_text
-from litestar_jwtsession.jose.tokens import validate_claims
+from litestar_jwtsession.jose.claims import validate_claims
 from litestar_jwtsession.session.admission import SessionInstall
 from litestar_jwtsession.session.claims import (
     RESERVED_CLAIMS,

@@ -150,7 +150,7 @@ def test_ecdh_public_key_forbidding_derivation_does_not_seal() -> None:
     )
     with pytest.raises(SessionError) as caught:
         codec.seal(_claims())
-    assert caught.value.code is ErrorCode.SESSION_SEAL_FAILED
+    assert caught.value.code is ErrorCode.TOKEN_ENCODE_FAILED
 
 
 def test_signature_public_key_with_empty_key_ops_is_still_refused() -> None:

@@ -223,7 +223,7 @@ def test_seal_failures(oct_for: Callable[[str], JWK]) -> None:
     codec = JWECodec(oct_for("A128KW"))
     with pytest.raises(SessionError) as info:
         codec.seal({"x": object()})
-    assert info.value.code is ErrorCode.SESSION_SEAL_FAILED
+    assert info.value.code is ErrorCode.TOKEN_ENCODE_FAILED
 
 
 # --------------------------------------------------------------------------- read policy

@@ -8,7 +8,7 @@ import pytest
 from joserfc._rfc7518.jwe_algs import PBES2HSAlgKeyEncryption
 
 from litestar_jwtsession import ErrorCode, JWESessionConfig, JWSSessionConfig, SessionError, generate_jwk
-from litestar_jwtsession.jose.tokens import VerifiedTokenCache
+from litestar_jwtsession.jose.cache import VerifiedTokenCache
 
 HS256 = generate_jwk("HS256")
 NOW = 1_800_000_000.0
