@@ -1,6 +1,22 @@
 """JWT-backed sessions for Litestar, wire-compatible with unjwt's h3 v2 session adapter."""
 
 from litestar_jwtsession.errors import ConfigurationError, ErrorCode, SessionError, StoreUnavailableError
+from litestar_jwtsession.integration.api import (
+    clear_jwe_session,
+    clear_jws_session,
+    get_jwe_session,
+    get_jwe_session_token,
+    get_jws_session,
+    get_jws_session_token,
+    seal_jwe_session,
+    sign_jws_session,
+    unseal_jwe_session,
+    update_jwe_session,
+    update_jws_session,
+    use_jwe_session,
+    use_jws_session,
+    verify_jws_session,
+)
 from litestar_jwtsession.integration.guards import (
     SessionGuard,
     requires_scopes,
@@ -19,27 +35,11 @@ from litestar_jwtsession.jose.keys import (
     generate_jwk,
     import_pem,
 )
-from litestar_jwtsession.session.api import (
-    clear_jwe_session,
-    clear_jws_session,
-    get_jwe_session,
-    get_jwe_session_token,
-    get_jws_session,
-    get_jws_session_token,
-    seal_jwe_session,
-    sign_jws_session,
-    unseal_jwe_session,
-    update_jwe_session,
-    update_jws_session,
-    use_jwe_session,
-    use_jws_session,
-    verify_jws_session,
-)
 from litestar_jwtsession.session.claims import SessionClaims, SessionSnapshot
 from litestar_jwtsession.session.config import CookieOptions, JWESessionConfig, JWSSessionConfig
 from litestar_jwtsession.session.hooks import HookEvent, SessionHooks
-from litestar_jwtsession.session.revocation import SessionStore
-from litestar_jwtsession.session.state import Session
+from litestar_jwtsession.session.session import Session
+from litestar_jwtsession.session.store import SessionStore
 
 __version__ = "0.1.0"
 

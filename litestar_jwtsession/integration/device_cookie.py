@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from litestar.connection import ASGIConnection
 
     from litestar_jwtsession.session.config import SessionConfig
-    from litestar_jwtsession.session.state import Session
+    from litestar_jwtsession.session.session import Session
 
 __all__ = ("DeviceCookie", "user_agent_client_key")
 

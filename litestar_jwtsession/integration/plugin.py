@@ -19,20 +19,19 @@ from litestar.openapi.spec import Components, Reference, SecurityRequirement, Se
 from litestar.plugins import InitPlugin, ReceiveRoutePlugin
 
 from litestar_jwtsession.errors import StoreUnavailableError
-from litestar_jwtsession.integration.errors import ImproperlyConfigured
-from litestar_jwtsession.integration.guards import (
-    SKIP_GUARD_OPT_KEY,
-    SessionGuard,
-    reissue_from_refresh,
-    resolve_session_config,
+from litestar_jwtsession.integration.context import (
+    SCOPE_KEY,
+    hold_session_cookies,
+    mark_route,
+    request_context,
 )
+from litestar_jwtsession.integration.errors import ImproperlyConfigured
+from litestar_jwtsession.integration.guards import SKIP_GUARD_OPT_KEY, SessionGuard
+from litestar_jwtsession.integration.runtime import build_runtime
 from litestar_jwtsession.integration.send_hook import session_send_hook
 from litestar_jwtsession.integration.stores import LitestarSessionStore, app_of
-from litestar_jwtsession.session.admission import SessionInstall
-from litestar_jwtsession.session.api import SCOPE_KEY, hold_session_cookies, request_sessions
 from litestar_jwtsession.session.claims import SessionClaims, SessionSnapshot
-from litestar_jwtsession.session.config import JWESessionConfig, JWSSessionConfig, SessionConfig
-from litestar_jwtsession.session.state import Session
+from litestar_jwtsession.session.session import Session
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
@@ -43,7 +42,7 @@ if TYPE_CHECKING:
     from litestar.routes import BaseRoute
     from litestar.stores.base import Store
 
-    from litestar_jwtsession.session.hooks import HookEvent
+    from litestar_jwtsession.session.config import JWESessionConfig, JWSSessionConfig, SessionConfig
 
     RetrieveUserHandler = Callable[[Any, ASGIConnection[Any, Any, Any, Any]], Awaitable[Any] | Any]
 
@@ -103,20 +102,7 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
         store_retry_after: the ``Retry-After`` seconds of that 503.
     """
 
-    __slots__ = (
-        "_install",
-        "access",
-        "by_name",
-        "configs",
-        "csrf_sessions",
-        "exclude_opt_key",
-        "fallback",
-        "refresh",
-        "refresh_rotation",
-        "retrieve_user_handler",
-        "session_store",
-        "store_retry_after",
-    )
+    __slots__ = ("runtime",)
 
     def __init__(
         self,
@@ -136,70 +122,58 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
         revocation_on_outage: Literal["refuse", "allow"] = "refuse",
         store_retry_after: int = 5,
     ) -> None:
-        if access is not None and not isinstance(access, JWSSessionConfig):
-            raise ImproperlyConfigured("access must be a JWSSessionConfig")
-        if refresh is not None and not isinstance(refresh, JWESessionConfig):
-            raise ImproperlyConfigured("refresh must be a JWESessionConfig")
-        self.access = access
-        self.refresh = refresh
-        self.configs: tuple[SessionConfig[Any], ...] = tuple(
-            config for config in (access, refresh, *sessions) if config is not None
+        self.runtime = build_runtime(
+            access=access,
+            refresh=refresh,
+            sessions=tuple(sessions),
+            refresh_fallback=refresh_fallback,
+            retrieve_user_handler=retrieve_user_handler,
+            exclude_opt_key=exclude_opt_key,
+            csrf=csrf,
+            store=store,
+            rotate_refresh=rotate_refresh,
+            rotation_grace=rotation_grace,
+            rotation_client_key=rotation_client_key,
+            store_timeout=store_timeout,
+            revocation_on_outage=revocation_on_outage,
+            store_retry_after=store_retry_after,
         )
-        if not self.configs:
-            raise ImproperlyConfigured("JWTSessionPlugin needs at least one session config")
-        _check_unique("name", [config.name for config in self.configs])
-        _check_unique("dependency key", [config.injection_key for config in self.configs])
-        self.csrf_sessions = _csrf_sessions(self.configs, csrf, access, refresh if refresh_fallback else None)
-        """Names of the sessions whose cookies need a CSRF token in this app (the configs' own
-        ``csrf`` as declared, adjusted by ``csrf=`` and the refresh fallback; never written back)."""
-        self.by_name = {config.name: config for config in self.configs}
-        self.retrieve_user_handler = retrieve_user_handler
-        self.exclude_opt_key = exclude_opt_key
-        self._install = SessionInstall(self, exclude_opt_key=exclude_opt_key)
-        self.fallback: str | None = None
-        """The session re-issued from the refresh session when it is missing (the access one)."""
-        if refresh_fallback and access is not None and refresh is not None:
-            self.fallback = access.name  # run after its own on_missing hooks; configs stay untouched
-        rotates = refresh_fallback and access is not None and refresh is not None and store is not None
-        if rotate_refresh and not rotates:
-            raise ImproperlyConfigured(
-                "rotate_refresh needs store=, access=, refresh= and the refresh fallback"
-            )
-        rotation = refresh if rotates and rotate_refresh is not False else None
-        self.session_store: LitestarSessionStore | None = None
-        """The revocation backend (``RequestSessions.setup.session_store``); ``None`` without a store."""
-        if store is not None:
-            self.session_store = LitestarSessionStore(
-                store,
-                rotation=rotation,
-                rotation_grace=rotation_grace,
-                rotation_client_key=rotation_client_key,
-                timeout=store_timeout,
-                revocation_on_outage=revocation_on_outage,
-            )
-        if type(store_retry_after) is not int or store_retry_after < 0:
-            raise ImproperlyConfigured("store_retry_after must be a whole number of seconds >= 0")
-        self.store_retry_after = store_retry_after
-        device = None if self.session_store is None else self.session_store.device_cookie
-        if device is not None:
-            taken = {config.name for config in self.configs}
-            taken.update(
-                config.csrf_cookie_name for config in self.configs if config.name in self.csrf_sessions
-            )
-            if device.name in taken:
-                raise ImproperlyConfigured(
-                    f"session cookie names must be unique; repeated: {device.name} (the device cookie of "
-                    f"{device.session_name!r}: rename that session or pass rotation_client_key)"
-                )
-        self.refresh_rotation: LitestarSessionStore | None = None if rotation is None else self.session_store
+        """What this plugin decided for its app, frozen (the configs are never changed)."""
+
+    # the runtime's answers, for code that holds the plugin
+    @property
+    def access(self) -> JWSSessionConfig[Any] | None:
+        return self.runtime.access
+
+    @property
+    def refresh(self) -> JWESessionConfig[Any] | None:
+        return self.runtime.refresh
+
+    @property
+    def configs(self) -> tuple[SessionConfig[Any], ...]:
+        return self.runtime.configs
+
+    @property
+    def csrf_sessions(self) -> frozenset[str]:
+        """Names of the sessions whose cookies need a CSRF token in this app."""
+        return self.runtime.csrf_sessions
+
+    @property
+    def session_store(self) -> LitestarSessionStore | None:
+        """The revocation backend; ``None`` without a store."""
+        return self.runtime.store
+
+    @property
+    def refresh_rotation(self) -> LitestarSessionStore | None:
         """Rotates the refresh session in the refresh fallback; ``None`` when rotation is off."""
+        return self.runtime.rotation
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         # found by the first session access of a request: on its route (see receive_route), or
         # in the app's state where no route matched
-        app_config.state[SCOPE_KEY] = self._install
+        app_config.state[SCOPE_KEY] = self.runtime
         # last, so the cookies go out after every other hook, on every response (errors too)
-        app_config.before_send.append(session_send_hook(self._install))
+        app_config.before_send.append(session_send_hook(self.runtime))
         for config in self.configs:
             key = config.injection_key
             if key in app_config.dependencies:
@@ -213,10 +187,10 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
         }
         namespace.update({config.claims.__name__: config.claims for config in self.configs if config.claims})
         app_config.signature_namespace.update(namespace)
-        if self.session_store is not None:
+        if self.runtime.store is not None:
             app_config.on_startup.append(self._check_store)
         app_config.type_encoders = {**(app_config.type_encoders or {}), Session: Session.as_json}
-        if self.session_store is not None:
+        if self.runtime.store is not None:
             app_config.exception_handlers = {
                 StoreUnavailableError: self._store_unavailable,
                 **(app_config.exception_handlers or {}),  # an app's own handler wins
@@ -239,18 +213,13 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
         return Response(
             {"status_code": 503, "detail": "Session store unavailable"},
             status_code=503,
-            headers={"Retry-After": str(self.store_retry_after)},
+            headers={"Retry-After": str(self.runtime.store_retry_after)},
         )
 
     def _check_store(self, app: Litestar) -> None:
         """At startup: look a named store up now, so an unusable one fails before any request."""
-        if self.session_store is not None:
-            self.session_store.resolve(app)
-
-    async def refresh_fallback(self, event: HookEvent) -> None:
-        """Re-issue the missing access session of ``event`` from the refresh session (see
-        :func:`~litestar_jwtsession.integration.guards.reissue_from_refresh`)."""
-        await reissue_from_refresh(event)
+        if self.runtime.store is not None:
+            self.runtime.store.resolve(app)
 
     async def revoke_subject(
         self, connection_or_app: Any, sub: str, config: SessionConfig[Any] | str | None = None
@@ -261,11 +230,12 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
         ``connection_or_app`` is the app or a connection of it (to find a store given by name).
         See :func:`litestar_jwtsession.revoke_subject`.
         """
-        if self.session_store is None:
+        store = self.runtime.store
+        if store is None:
             raise ImproperlyConfigured("revoke_subject needs JWTSessionPlugin(store=...)")
-        configs = self.configs if config is None else (resolve_session_config(self, config),)
+        configs = self.configs if config is None else (self.runtime.config_for(config),)
         for each in configs:
-            await self.session_store.revoke_subject(connection_or_app, each, sub)
+            await store.revoke_subject(connection_or_app, each, sub)
 
     def receive_route(self, route: BaseRoute) -> None:
         """Install sessions on each handler not opted out (a marker in its ``opt``), and document
@@ -274,8 +244,7 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
         if handlers is None:  # WebSocket and ASGI routes have one handler
             handlers = [route.route_handler] if hasattr(route, "route_handler") else []
         for handler in handlers:
-            if not handler.opt.get(self.exclude_opt_key):
-                handler.opt[SCOPE_KEY] = self._install
+            mark_route(handler, self.runtime)
             if not isinstance(handler, HTTPRouteHandler) or handler.opt.get(SKIP_GUARD_OPT_KEY):
                 continue
             guards = [guard for guard in handler.resolve_guards() if isinstance(guard, SessionGuard)]
@@ -320,7 +289,7 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
         per_session: dict[str, tuple[SessionConfig[Any], set[str], list[frozenset[str]]]] = {}
         for guard in guards:
             try:
-                config = resolve_session_config(self, guard.session)
+                config = self.runtime.config_for(guard.session)
             except ImproperlyConfigured:
                 continue  # refused with a clear error when the route is called
             _, required, alternatives = per_session.setdefault(config.name, (config, set(), []))
@@ -342,40 +311,9 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
 
 def _provider(config: SessionConfig[Any]) -> Any:
     async def provide_session(request: Request[Any, Any, Any]) -> Session[Any]:
-        return await request_sessions(request).session(config).load()
+        return await request_context(request).session(config).load()
 
     return provide_session
-
-
-def _csrf_sessions(
-    configs: tuple[SessionConfig[Any], ...],
-    csrf: bool | None,
-    access: SessionConfig[Any] | None,
-    refresh: SessionConfig[Any] | None,
-) -> frozenset[str]:
-    """The names of the cookie sessions that need a CSRF token; checks each has a secret."""
-    chosen = {
-        config.name
-        for config in configs
-        if config.cookie_spec is not None and (config.csrf if csrf is None else csrf)
-    }
-    # what the access config asked for counts, even when it has no cookie of its own to protect:
-    # the refresh cookie behind it would otherwise feed the fallback to a forged request
-    asked = access is not None and (access.csrf or (csrf is None and access.csrf_requested))
-    if asked and refresh is not None and refresh.cookie_spec is not None and csrf is not False:
-        chosen.add(refresh.name)
-    for config in configs:
-        config.check_csrf_secret(enabled=config.name in chosen)
-    names = [config.name for config in configs]
-    names += [config.csrf_cookie_name for config in configs if config.name in chosen]
-    _check_unique("cookie name", names)
-    return frozenset(chosen)
-
-
-def _check_unique(what: str, values: list[str]) -> None:
-    duplicates = sorted({value for value in values if values.count(value) > 1})
-    if duplicates:
-        raise ImproperlyConfigured(f"session {what}s must be unique; repeated: {', '.join(duplicates)}")
 
 
 async def revoke_subject(

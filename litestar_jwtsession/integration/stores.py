@@ -45,7 +45,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import math
-import uuid
 from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
@@ -55,9 +54,9 @@ from litestar_jwtsession.errors import ErrorCode, SessionError, StoreUnavailable
 from litestar_jwtsession.integration.device_cookie import DeviceCookie, user_agent_client_key
 from litestar_jwtsession.integration.errors import ImproperlyConfigured
 from litestar_jwtsession.integration.store_ops import StoreOps, store_ops
-from litestar_jwtsession.session.claims import RESERVED_CLAIMS, snapshot_of
+from litestar_jwtsession.session.claims import mint_claims, snapshot_of
 from litestar_jwtsession.session.hooks import HookEvent
-from litestar_jwtsession.session.revocation import remaining_lifetime
+from litestar_jwtsession.session.store import remaining_lifetime
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -66,7 +65,7 @@ if TYPE_CHECKING:
     from litestar.connection import ASGIConnection
 
     from litestar_jwtsession.session.config import SessionConfig
-    from litestar_jwtsession.session.state import Session
+    from litestar_jwtsession.session.session import Session
 
     ClientKey = Callable[[ASGIConnection[Any, Any, Any, Any]], str]
 
@@ -103,7 +102,7 @@ class _Rotation(msgspec.Struct, frozen=True):
 
 
 class LitestarSessionStore:
-    """The session layer's :class:`~litestar_jwtsession.session.revocation.SessionStore` over a
+    """The session layer's :class:`~litestar_jwtsession.session.store.SessionStore` over a
     Litestar ``Store``, plus refresh-token rotation. ``JWTSessionPlugin(store=...)`` builds it.
 
     Args:
@@ -329,9 +328,7 @@ class LitestarSessionStore:
         if jti is None:
             return False
         key = self._key("rotated", config.name, jti)
-        claims: dict[str, Any] = {**session.data, "jti": jti, "iat": session.created_at // 1000}
-        if session.expires_at is not None:
-            claims["exp"] = session.expires_at // 1000
+        claims = session.state_claims(jti)
         for _ in range(3):  # a record that expires between our two reads only costs a retry
             now = config.clock()
             raw = await store.get(key)
@@ -378,23 +375,10 @@ class LitestarSessionStore:
 
 
 async def _mint(config: SessionConfig[Any], data: Mapping[str, Any], now: float) -> str:
-    """A new token of ``config`` carrying ``data`` (as ``Session.update`` would issue it)."""
-    iat = math.floor(now)
-    jti = (config.generate_id() if config.generate_id else None) or str(uuid.uuid4())
-    claims: dict[str, Any] = {key: value for key, value in data.items() if key not in RESERVED_CLAIMS}
-    claims.update(jti=jti, iat=iat)
-    if config.max_age_seconds is not None:
-        claims["exp"] = iat + config.max_age_seconds
-    try:
-        token = await config.encode_token_async(claims)
-        if config.cookie_spec is not None:
-            config.cookie_spec.check_fits(token)
-    except SessionError:
-        raise
-    except Exception as exc:
-        raise SessionError(
-            ErrorCode.SESSION_SEAL_FAILED, f"session {config.name!r} could not be sealed: {safe_text(exc)}"
-        ) from exc
+    """A new token of ``config`` carrying ``data``, as ``Session.update`` would issue it."""
+    token = await config.encode_token_async(mint_claims(config, data, now))
+    if config.cookie_spec is not None:
+        config.cookie_spec.check_fits(token)
     return token
 
 

@@ -4,6 +4,7 @@ immutable snapshot of a session built from a token's claims (one conversion, use
 from __future__ import annotations
 
 import math
+import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -13,7 +14,7 @@ from litestar_jwtsession.errors import ErrorCode, SessionError, safe_text
 from litestar_jwtsession.jose.claims import is_numeric_date
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
 __all__ = (
     "RESERVED_CLAIMS",
@@ -22,6 +23,7 @@ __all__ = (
     "TypedClaims",
     "convert_claims",
     "floor_ms",
+    "mint_claims",
     "snapshot_of",
 )
 
@@ -110,3 +112,26 @@ def convert_claims(config: TypedClaims, claims: dict[str, Any]) -> Any:
         raise SessionError(
             ErrorCode.CLAIMS_CONVERSION, f"claims do not match {struct.__name__}: {safe_text(exc)}"
         ) from exc
+
+
+class MintingConfig(Protocol):
+    """What :func:`mint_claims` needs of a session config."""
+
+    @property
+    def generate_id(self) -> Callable[[], str | None] | None: ...
+
+    @property
+    def max_age_seconds(self) -> int | None: ...
+
+
+def mint_claims(config: MintingConfig, data: Mapping[str, Any], now: float) -> dict[str, Any]:
+    """The claims of a new token of ``config`` carrying ``data``: a fresh ``jti``, ``iat`` at
+    ``now`` in whole seconds, and ``exp`` one ``max_age`` later (reserved keys of ``data`` dropped)."""
+    iat = math.floor(now)
+    jti = (config.generate_id() if config.generate_id else None) or str(uuid.uuid4())
+    claims = {key: value for key, value in data.items() if key not in RESERVED_CLAIMS}
+    claims["jti"] = jti
+    claims["iat"] = iat
+    if config.max_age_seconds is not None:
+        claims["exp"] = iat + config.max_age_seconds
+    return claims

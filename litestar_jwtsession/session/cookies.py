@@ -202,6 +202,10 @@ class CookieSpec:
             return 0
         return -(-len(token) // self.chunk_max_length)
 
+    def incoming_chunks(self, cookies: dict[str, str]) -> int:
+        """How many chunk cookies of this session the request announced (to expire the surplus)."""
+        return read_cookie(cookies, self.name).chunks
+
     def check_fits(self, token: str) -> None:
         if self.chunk_count(token) > MAX_CHUNKS:
             raise SessionError(

@@ -1,5 +1,8 @@
-"""The guards' cached read (``session.admission``): a cookie token seen before is admitted without
-building session objects, and the outcome is the one the full read would give."""
+"""The guards' cached read (``RequestContext.cached_claims``): a cookie token seen before is admitted
+without building session objects, and the outcome is the one the full read would give.
+
+Handlers report how the request's session was read: ``"full"`` when a session object was built
+(the full read), ``"cached"`` when the guard's read from the token cache stood in for it."""
 
 from __future__ import annotations
 
@@ -25,14 +28,19 @@ from litestar_jwtsession import (
     requires_session,
     use_jws_session,
 )
-from litestar_jwtsession.session.admission import Admission
-from litestar_jwtsession.session.api import SCOPE_KEY
+from litestar_jwtsession.integration.context import request_context
+from litestar_jwtsession.session.context import RequestContext
 from litestar_jwtsession.session.csrf import csrf_token
 from tests.helpers import FakeClock
 
 BASE_URL = "https://testserver.local"
 HS256 = generate_jwk("HS256")
 NOW = 1_750_000_000.0
+
+
+def read_kind(request: Request[Any, Any, Any]) -> str:
+    """``"full"`` when the request built a session object, ``"cached"`` when it did not."""
+    return "full" if request_context(request).sessions else "cached"
 
 
 def mint(config: JWSSessionConfig[Any], data: dict[str, Any], *, iat: float = NOW, ttl: int = 60) -> str:
@@ -63,7 +71,7 @@ def app_for(config: JWSSessionConfig[Any], **plugin: Any) -> Litestar:
     @get("/peek", guards=[requires_scopes("read")])
     async def peek(request: Request[Any, Any, Any]) -> dict[str, Any]:
         # a handler that never touches the session: what the guard left in the scope
-        return {"kind": type(request.scope.get(SCOPE_KEY)).__name__, "auth": request.auth}  # type: ignore[call-overload]
+        return {"kind": read_kind(request), "auth": request.auth}
 
     @get("/session", guards=[requires_session(), requires_scopes("read")])
     async def session_route(
@@ -105,11 +113,11 @@ def test_a_cookie_seen_before_is_admitted_without_session_objects_or_cryptograph
     with client(app_for(config), token) as test_client:
         first = test_client.get("/peek")
         assert first.status_code == 200
-        assert first.json()["kind"] == "RequestSessions"  # first sight: the full read verified it
+        assert first.json()["kind"] == "full"  # first sight: the full read verified it
         assert counted.calls == 1
         second = test_client.get("/peek")
         assert second.status_code == 200
-        assert second.json()["kind"] == "Admission"
+        assert second.json()["kind"] == "cached"
         assert second.json()["auth"] == first.json()["auth"]
         assert second.json()["auth"]["scope"] == ["read"]
         assert counted.calls == 1  # no second signature check
@@ -176,7 +184,7 @@ def test_on_read_still_fires_for_every_request_with_a_cached_token() -> None:
         for _ in range(3):
             response = test_client.get("/peek")
             assert response.status_code == 200
-            assert response.json()["kind"] == "RequestSessions"
+            assert response.json()["kind"] == "full"
     assert len(reads) == 3
     assert len(set(reads)) == 1
 
@@ -188,7 +196,7 @@ def test_csrf_is_checked_on_unsafe_requests_with_a_cached_token() -> None:
     token = mint(config, {"sub": "ada", "scope": ["read"]})
     with client(app_for(config), token) as test_client:
         test_client.get("/peek")
-        assert test_client.get("/peek").json()["kind"] == "Admission"  # GET is safe: admitted
+        assert test_client.get("/peek").json()["kind"] == "cached"  # GET is safe: admitted
         forged = test_client.post("/update")
         assert forged.status_code == 401
         assert errors == [ErrorCode.CSRF_TOKEN_INVALID]
@@ -203,10 +211,10 @@ def test_the_session_header_wins_over_a_cached_cookie() -> None:
     header = mint(config, {"sub": "header-user", "scope": ["read"]})
     with client(app_for(config), cookie) as test_client:
         assert test_client.get("/peek").json()["auth"]["sub"] == "cookie-user"
-        assert test_client.get("/peek").json()["kind"] == "Admission"
+        assert test_client.get("/peek").json()["kind"] == "cached"
         response = test_client.get("/peek", headers={"x-access-session": f"Bearer {header}"})
     assert response.json()["auth"]["sub"] == "header-user"
-    assert response.json()["kind"] == "RequestSessions"
+    assert response.json()["kind"] == "full"
 
 
 def test_scopes_of_a_cached_token_are_checked_on_every_request() -> None:
@@ -224,7 +232,7 @@ def test_a_revoked_token_is_refused_on_a_cache_hit() -> None:
     token = mint(config, {"sub": "ada", "scope": ["read"]})
     with client(app, token) as thief:
         assert thief.get("/peek").status_code == 200
-        assert thief.get("/peek").json()["kind"] == "RequestSessions"  # with a store: full reads
+        assert thief.get("/peek").json()["kind"] == "full"  # with a store: full reads
     with client(app, token) as owner:
         assert owner.post("/logout").status_code == 200  # revokes the token
     with client(app, token) as thief:
@@ -244,13 +252,13 @@ def test_typed_claims_are_admitted_as_the_struct_and_mismatches_refused_every_ti
     async def who(request: Request[Any, Any, Any]) -> dict[str, Any]:
         claims = request.auth
         assert isinstance(claims, Claims)
-        return {"sub": claims.sub, "kind": type(request.scope.get(SCOPE_KEY)).__name__}  # type: ignore[call-overload]
+        return {"sub": claims.sub, "kind": read_kind(request)}
 
     app = Litestar([who], plugins=[JWTSessionPlugin(access=config)])
     good = mint(config, {"sub": "ada", "scope": ["read"]})
     with client(app, good) as test_client:
-        assert test_client.get("/who").json() == {"sub": "ada", "kind": "RequestSessions"}
-        assert test_client.get("/who").json() == {"sub": "ada", "kind": "Admission"}
+        assert test_client.get("/who").json() == {"sub": "ada", "kind": "full"}
+        assert test_client.get("/who").json() == {"sub": "ada", "kind": "cached"}
     errors: list[str] = []
     config.hooks.on_error(lambda event: errors.append(event.error.code))
     bad = mint(config, {"sub": 42, "scope": ["read"]})
@@ -270,16 +278,19 @@ def test_two_guards_share_one_admission(monkeypatch: pytest.MonkeyPatch) -> None
     assert counted.calls == 1
 
 
-async def test_a_split_cookie_header_takes_the_full_read() -> None:
+async def test_a_split_cookie_header_is_read_like_a_joined_one() -> None:
     config = JWSSessionConfig(key=HS256, name="access", clock=FakeClock(NOW))
     token = mint(config, {"sub": "ada", "scope": ["read"]})
     app = app_for(config)
     # HTTP/2 may send several Cookie headers; test clients join them, so call the app directly
     headers = [(b"cookie", b"theme=dark"), (b"cookie", f"access={token}".encode())]
+    kinds = []
     for _ in range(2):
         status, body = await raw_get(app, "/peek", headers)
         assert status == 200
-        assert msgspec.json.decode(body)["kind"] == "RequestSessions"
+        assert msgspec.json.decode(body)["auth"]["sub"] == "ada"
+        kinds.append(msgspec.json.decode(body)["kind"])
+    assert kinds == ["full", "cached"]
 
 
 async def raw_get(app: Litestar, path: str, headers: list[tuple[bytes, bytes]]) -> tuple[int, bytes]:
@@ -311,34 +322,44 @@ async def raw_get(app: Litestar, path: str, headers: list[tuple[bytes, bytes]]) 
     return sent[0]["status"], body
 
 
-def test_admission_declines_what_it_cannot_decide() -> None:
-    from litestar_jwtsession.session.admission import admit_cached
-    from litestar_jwtsession.session.state import SessionInstall
+@dataclasses.dataclass(frozen=True)
+class Policy:
+    """A session policy as the plugin's runtime provides it (see ``session.policy``)."""
 
+    configs: tuple[Any, ...] = ()
+    csrf_sessions: frozenset[str] = frozenset()
+    store: Any = None
+    fallback: str | None = None
+
+    async def refresh_fallback(self, event: Any) -> None:
+        return None
+
+
+def test_the_cached_read_declines_what_it_cannot_decide() -> None:
     config = JWSSessionConfig(key=HS256, name="access", clock=FakeClock(NOW))
     token = mint(config, {"sub": "ada"})
     config.codec.decode(token, now=NOW)  # cached
-    install = SessionInstall(object())
 
-    def scope(*headers: tuple[bytes, bytes], method: str = "GET") -> dict[str, Any]:
-        return {"type": "http", "method": method, "headers": list(headers)}
+    def cached(*headers: tuple[bytes, bytes], policy: Policy = Policy(), method: str = "GET") -> Any:
+        context = RequestContext(policy, list(headers), connection=None, method=method, writable=True)
+        return context.cached_claims(config)
 
     cookie = (b"cookie", f"access={token}".encode())
-    admitted = admit_cached(install, config, scope(cookie))
-    assert isinstance(admitted, Admission)
-    assert admitted.token == token
-    assert admitted.claims["sub"] == "ada"
-    assert admit_cached(install, config, scope()) is None  # no cookie
-    assert admit_cached(install, config, scope((b"cookie", b"access=other"))) is None  # not cached
-    assert admit_cached(install, config, scope(cookie, (b"x-access-session", b"t"))) is None
-    assert admit_cached(install, config, scope(cookie, (b"cookie", b"theme=dark"))) is None
-    assert admit_cached(install, config, scope(cookie, (b"accept", b"a"), (b"accept", b"b"))) is not None
-    assert admit_cached(install, config, scope((b"cookie", b"access=__chunked__2"))) is None
-    with_store = SessionInstall(type("Setup", (), {"session_store": object()})())
-    assert admit_cached(with_store, config, scope(cookie)) is None
+    assert cached(cookie)["sub"] == "ada"
+    assert cached() is None  # no cookie
+    assert cached((b"cookie", b"access=other")) is None  # not cached
+    assert cached(cookie, (b"x-access-session", b"t")) is None  # the session header wins
+    assert cached(cookie, (b"cookie", b"theme=dark"))["sub"] == "ada"  # a split Cookie header
+    assert cached(cookie, (b"accept", b"a"), (b"accept", b"b")) is not None
+    assert cached((b"cookie", b"access=__chunked__2")) is None
+    assert cached(cookie, policy=Policy(store=object())) is None  # revocation needs the full read
+    csrf = Policy(csrf_sessions=frozenset({"access"}))
+    assert cached(cookie, policy=csrf, method="POST") is None  # a CSRF check to make
+    assert cached(cookie, policy=csrf, method="GET") is not None
     later = JWSSessionConfig(key=HS256, name="access", clock=FakeClock(NOW + 60))
     later.codec.decode(token, now=NOW)
-    assert admit_cached(install, later, scope(cookie)) is None  # outside its time window
+    context = RequestContext(Policy(), [cookie], connection=None, method="GET", writable=True)
+    assert context.cached_claims(later) is None  # outside its time window
 
 
 def test_a_token_cached_under_old_keys_is_refused_after_a_rekey() -> None:
@@ -346,7 +367,7 @@ def test_a_token_cached_under_old_keys_is_refused_after_a_rekey() -> None:
     token = mint(old, {"sub": "ada", "scope": ["read"]})
     with client(app_for(old), token) as test_client:
         assert test_client.get("/peek").status_code == 200
-        assert test_client.get("/peek").json()["kind"] == "Admission"
+        assert test_client.get("/peek").json()["kind"] == "cached"
     rekeyed = JWSSessionConfig(key=generate_jwk("HS256"), name="access", clock=FakeClock(NOW))
     errors: list[str] = []
     rekeyed.hooks.on_error(lambda event: errors.append(event.error.code))
@@ -372,15 +393,15 @@ def test_a_handler_reading_with_a_modified_copy_of_the_config_gets_the_guards_se
 
     @get("/copy", guards=[requires_session()])
     async def read_with_copy(request: Request[Any, Any, Any]) -> dict[str, Any]:
-        kind = type(request.scope.get(SCOPE_KEY)).__name__  # type: ignore[call-overload]
+        kind = read_kind(request)
         # sessions go by name: a copy with another clock shares the session the guard read
         session = await use_jws_session(request, dataclasses.replace(config, clock=FakeClock(NOW + 120)))
         return {"kind": kind, "valid": session.is_valid}
 
     app = Litestar([read_with_copy], plugins=[JWTSessionPlugin(access=config)])
     full, cached = first_and_cached(app, mint(config, {"sub": "ada"}), "GET", "/copy")
-    assert full.json() == {"kind": "RequestSessions", "valid": True}
-    assert cached.json() == {"kind": "Admission", "valid": True}
+    assert full.json() == {"kind": "full", "valid": True}
+    assert cached.json() == {"kind": "cached", "valid": True}
     assert "set-cookie" not in full.headers
     assert "set-cookie" not in cached.headers
     assert expired == []

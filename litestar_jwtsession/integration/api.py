@@ -1,37 +1,34 @@
 """The functional API: unjwt's ``useJWESession`` & co. in snake_case.
 
-``connection`` is any Litestar ``ASGIConnection`` (a ``Request`` or a ``WebSocket``); only its ASGI
-scope is used. The per-request registry is kept there, built on the first session access.
+``connection`` is any Litestar ``ASGIConnection`` (a ``Request`` or a ``WebSocket``); its sessions
+live in the request context, created on the first session access.
 """
 
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from litestar_jwtsession.errors import ErrorCode, SessionError
-from litestar_jwtsession.session.admission import Admission, SessionInstall
+from litestar_jwtsession.integration.context import request_context
 from litestar_jwtsession.session.claims import SessionSnapshot, snapshot_of
 from litestar_jwtsession.session.config import JWESessionConfig, JWSSessionConfig, SessionConfig
-from litestar_jwtsession.session.state import (
-    RequestSessions,
-    Session,
-    SessionUpdate,
-)
+from litestar_jwtsession.session.verify import decode_token
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
     from litestar.connection import ASGIConnection
 
+    from litestar_jwtsession.session.session import Session
+    from litestar_jwtsession.session.writes import SessionUpdate
+
 __all__ = (
-    "SCOPE_KEY",
     "clear_jwe_session",
     "clear_jws_session",
     "get_jwe_session",
     "get_jwe_session_token",
     "get_jws_session",
     "get_jws_session_token",
-    "hold_session_cookies",
-    "request_sessions",
     "seal_jwe_session",
     "sign_jws_session",
     "unseal_jwe_session",
@@ -42,62 +39,7 @@ __all__ = (
     "verify_jws_session",
 )
 
-SCOPE_KEY = "litestar_jwtsession"
-"""ASGI scope key of the per-request :class:`RequestSessions` (before the first session access:
-the plugin's :class:`SessionInstall` once the response started, or a guard's :class:`Admission`)."""
-
 ClaimsT = TypeVar("ClaimsT")
-ConfigT = TypeVar("ConfigT", bound=SessionConfig[Any])
-
-
-def request_sessions(connection: ASGIConnection[Any, Any, Any, Any]) -> RequestSessions:
-    """The per-request registry (created on first use), bound to ``connection`` for hook events."""
-    scope = cast("dict[str, Any]", connection.scope)
-    registry = scope.get(SCOPE_KEY)
-    if type(registry) is RequestSessions:
-        return registry
-    admitted = registry if type(registry) is Admission else None  # a guard's cached read
-    if admitted is not None:
-        install = admitted.install
-    else:
-        install = registry if registry is not None else _installed(connection)
-    if not isinstance(install, SessionInstall):
-        raise SessionError(
-            ErrorCode.SESSION_NOT_INSTALLED,
-            "sessions are not installed on this route: register JWTSessionPlugin on the Litestar "
-            "app (and do not exclude this route from it)",
-        )
-    created = RequestSessions(scope["headers"], writable=scope["type"] == "http", setup=install.setup)
-    created.response_started = install.response_started
-    created.finished = install.finished
-    created.admitted = admitted
-    created.connection = connection
-    scope[SCOPE_KEY] = created
-    return created
-
-
-def hold_session_cookies(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
-    """Write no session cookie in this request's response, whatever the sessions did (e.g. a 503
-    for an unavailable store must not change what the client holds)."""
-    registry = connection.scope.get(SCOPE_KEY)
-    if type(registry) is RequestSessions:
-        registry.hold_cookies = True
-
-
-def _installed(connection: ASGIConnection[Any, Any, Any, Any]) -> Any:
-    """The plugin's :class:`SessionInstall`: in the route's ``opt`` (one lookup), else in the app's
-    state (where no route matched, e.g. an app-level 404 handler), unless the route opted out."""
-    opt = getattr(connection.scope.get("route_handler"), "opt", None) or {}
-    install = opt.get(SCOPE_KEY)
-    if install is not None:
-        return install
-    try:
-        install = connection.app.state.get(SCOPE_KEY)
-    except (KeyError, AttributeError):  # a bare ASGI scope, without a Litestar app
-        return None
-    if isinstance(install, SessionInstall) and install.exclude_opt_key and opt.get(install.exclude_opt_key):
-        return None
-    return install
 
 
 def _session(
@@ -105,7 +47,7 @@ def _session(
 ) -> Session[ClaimsT]:
     if not isinstance(config, kind):
         raise TypeError(f"expected a {kind.__name__}, got {type(config).__name__}")
-    return request_sessions(connection).session(config)
+    return request_context(connection).session(config)
 
 
 async def _use(
@@ -123,7 +65,7 @@ async def _update(
 ) -> Session[ClaimsT]:
     # ``config`` may be a modified copy of the registered one (e.g. another clock); it shares the
     # session state by name but its own settings drive this write.
-    return await _session(connection, config, kind)._update(update, replace=replace, config=config)
+    return await _session(connection, config, kind).update_with(config, update, replace=replace)
 
 
 async def _clear(
@@ -136,9 +78,9 @@ def _token(
     connection: ASGIConnection[Any, Any, Any, Any], config: SessionConfig[Any], kind: type[Any]
 ) -> str | None:
     session = _session(connection, config, kind)
-    if session.id is not None or session.token is not None or session._loaded:
+    if session.id is not None or session.token is not None or session.is_loaded:
         return session.token
-    return session._find_token()[0]
+    return request_context(connection).incoming.find_token(config)[0]
 
 
 async def _encode(
@@ -152,9 +94,15 @@ async def _encode(
 async def _decode(
     connection: ASGIConnection[Any, Any, Any, Any], config: SessionConfig[Any], kind: type[Any], token: str
 ) -> SessionSnapshot:
-    session = _session(connection, config, kind)
-    claims, _ = await session._decoded(token)  # typed claims must convert
+    _session(connection, config, kind)  # the same checks as every other function
+    claims, _ = await decode_token(
+        config, token, connection=connection, run=_awaited
+    )  # typed claims must convert
     return snapshot_of(claims, token)
+
+
+async def _awaited(calls: Awaitable[Any]) -> Any:
+    return await calls
 
 
 # -- JWS -------------------------------------------------------------------------------------------

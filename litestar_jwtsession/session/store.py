@@ -1,10 +1,9 @@
 """What the session layer needs from shared state: a revocation check on read, a revoke on clear.
 
 Sessions are stateless tokens; revocation is the one thing that needs shared state. The session
-layer only knows this small protocol and asks whatever installed the sessions (the plugin, i.e.
-``RequestSessions.setup``) for an implementation under ``setup.session_store``. ``None`` (the
-default) means no revocation at all. :class:`~litestar_jwtsession.LitestarSessionStore`
-implements it over a Litestar ``Store`` (in memory, Redis, Valkey).
+layer only knows this small protocol; the app's policy (``SessionPolicy.store``) names the
+implementation (``None``, the default: no revocation at all).
+:class:`~litestar_jwtsession.LitestarSessionStore` implements it over a Litestar ``Store``.
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ __all__ = ("SessionStore", "remaining_lifetime")
 
 @runtime_checkable
 class SessionStore(Protocol):
-    """Revocation backend of the sessions (``setup.session_store``).
+    """Revocation backend of the sessions (``SessionPolicy.store``).
 
     ``claims`` is the verified payload of a token of ``config`` (``jti``, ``iat``, ``exp`` when
     present, ``sub`` and the rest); ``connection`` is the current Litestar connection.

@@ -1,0 +1,75 @@
+"""The refresh fallback: a missing access session re-issued from the refresh session."""
+
+from __future__ import annotations
+
+import copy
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from litestar_jwtsession.errors import SessionError
+from litestar_jwtsession.integration.context import request_context
+from litestar_jwtsession.integration.stores import BOOKKEEPING_CLAIMS
+from litestar_jwtsession.session.hooks import HookEvent
+from litestar_jwtsession.session.session import REQUEST_REFUSALS
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from litestar_jwtsession.integration.runtime import SessionRuntime
+    from litestar_jwtsession.session.session import Session
+
+__all__ = ("reissue_from_refresh",)
+
+
+def _access_data(data: Mapping[str, Any] | msgspec.Struct) -> dict[str, Any]:
+    """A copy of ``data`` for the access session, without the refresh session's bookkeeping
+    claims: the access token is readable by the client, and they are none of its business."""
+    mapping = msgspec.to_builtins(data) if isinstance(data, msgspec.Struct) else data
+    return {key: copy.deepcopy(value) for key, value in mapping.items() if key not in BOOKKEEPING_CLAIMS}
+
+
+async def reissue_from_refresh(event: HookEvent, runtime: SessionRuntime) -> None:
+    """Re-issue the missing access session of ``event`` from ``runtime``'s refresh session.
+
+    Runs after the access config's own ``on_missing`` hooks. ``on_refresh`` hooks on the access
+    config may veto (``False``) or supply the new data (a mapping or a ``msgspec.Struct``). A
+    refresh session that is present but unusable is cleared so the browser drops it.
+
+    With refresh-token rotation on (``JWTSessionPlugin(store=...)``), the refresh session is first
+    rotated: re-issued with a new ``jti`` in the same family, or, when a concurrent request of the
+    same client already rotated this token within the grace window, set to that request's
+    successor, so racing responses carry identical refresh cookies. The default access data is
+    then the rotated refresh session's data, without the library's bookkeeping claims (``fam``),
+    which never reach the client-readable access token; it carries the family's opaque handle
+    (``fid``) instead, so a detected reuse revokes it with the family. If the token may not be
+    rotated (reuse: see ``SessionHooks.on_reuse``) the refresh session is cleared and the access
+    session stays anonymous.
+    """
+    access: Session[Any] = event.session
+    if access.is_valid or runtime.refresh is None:
+        return  # another hook already re-issued it
+    refresh = await request_context(event.connection).session(runtime.refresh).load()
+    if not refresh.is_valid:
+        if refresh.token is not None and refresh.refusal not in REQUEST_REFUSALS:
+            await refresh.clear()  # a bad or lapsed refresh cookie: let the browser drop it
+        return
+    decision = await access.config.hooks.first(
+        "on_refresh",
+        HookEvent(
+            connection=event.connection, config=access.config, session=access, old_session=refresh.snapshot()
+        ),
+    )
+    if decision is False:
+        return
+    rotation = runtime.rotation
+    if rotation is not None and not await rotation.rotate(event.connection, refresh):
+        return
+    data = _access_data(refresh.data if decision is None else decision)
+    if rotation is not None:
+        data.update(rotation.access_claims(refresh))
+    try:
+        await access.update(data, replace=True)
+    except SessionError:
+        # ``update`` rolled back and fired ``on_error``; the access session stays anonymous (401)
+        return

@@ -1,0 +1,200 @@
+"""The one owner of a request's session state: :class:`RequestContext`.
+
+Created on the first session access of a request (by a guard, a dependency, the functional API),
+it holds what the request carries (:class:`~litestar_jwtsession.session.incoming.Incoming`), the
+app's policy, the reads guards took from the token cache, and one
+:class:`~litestar_jwtsession.session.session.Session` per config name. Guards, providers, the
+functional API and the before-send hook all reach the sessions through it, in one direction:
+ask the context, get a session, render the cookies, finish.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from litestar_jwtsession.errors import ErrorCode, SessionError, StoreUnavailableError
+from litestar_jwtsession.session.csrf import SAFE_METHODS, csrf_token, tokens_match
+from litestar_jwtsession.session.incoming import CachedRead, Incoming
+from litestar_jwtsession.session.session import Session
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from litestar_jwtsession.session.config import SessionConfig
+    from litestar_jwtsession.session.policy import SessionPolicy
+
+__all__ = ("RequestContext",)
+
+
+class RequestContext:
+    """Everything the sessions of one request share (see the module docstring)."""
+
+    __slots__ = (
+        "_cached",
+        "_vouching",
+        "connection",
+        "hold_cookies",
+        "incoming",
+        "method",
+        "policy",
+        "response_started",
+        "sessions",
+        "writable",
+    )
+
+    def __init__(
+        self,
+        policy: SessionPolicy,
+        headers: Sequence[tuple[bytes, bytes]],
+        *,
+        connection: Any,
+        method: str | None,
+        writable: bool,
+    ) -> None:
+        self.policy = policy
+        self.incoming = Incoming(headers)
+        self.connection = connection
+        """Handed to hooks; ``None`` once the response is done."""
+        self.method = method
+        """The HTTP method; ``None`` for a WebSocket (read-only: it never needs a CSRF token)."""
+        self.writable = writable
+        self.response_started = False
+        self.hold_cookies = False
+        """Whether the response must leave the client's session cookies as they are."""
+        self.sessions: dict[str, Session[Any]] = {}
+        self._cached: CachedRead | None = None  # a guard's read, until its session is built
+        self._vouching: set[str] | None = None  # sessions whose CSRF check is asking the others
+
+    # -- sessions --------------------------------------------------------------------------
+
+    def session(self, config: SessionConfig[Any]) -> Session[Any]:
+        """The session of ``config`` in this request, created on first use (sessions go by name)."""
+        session = self.sessions.get(config.name)
+        if session is None:
+            cached = self._cached
+            if cached is not None and cached.config.name == config.name:
+                self._cached = None
+                session = Session.from_cached(cached, self)  # with the guard's config
+            else:
+                session = Session(config, self)
+            self.sessions[config.name] = session
+        return session
+
+    def cached_claims(self, config: SessionConfig[Any]) -> Any:
+        """The (typed) claims of ``config``'s session when the verified-token cache vouches for
+        its cookie and nothing else must run on its read, else ``None`` (then the session's full
+        read decides). The read is kept: the session built later starts from it.
+
+        Anything else takes the full read: a session already built, a token in the session header,
+        a chunked cookie, a token the cache does not hold or whose time window has passed, a
+        typed-claims mismatch, hooks that watch reads (``on_read``, ``on_key_lookup``), a
+        revocation store, or a CSRF check to make.
+        """
+        cached = self._cached
+        if cached is not None and cached.config.name == config.name:
+            return cached.typed  # a second guard of the same session
+        if (
+            config.name in self.sessions
+            or config.cookie_spec is None
+            or config.hooks.hooks_reads
+            or self.policy.store is not None
+            or (
+                self.method is not None
+                and self.method not in SAFE_METHODS
+                and config.name in self.policy.csrf_sessions
+            )
+        ):
+            return None
+        cached = self.incoming.read_cached(config, config.clock())
+        if cached is None:
+            return None
+        self._cached = cached
+        return cached.typed
+
+    # -- CSRF ------------------------------------------------------------------------------
+
+    async def csrf_refusal(
+        self, config: SessionConfig[Any], claims: Mapping[str, Any]
+    ) -> SessionError | None:
+        """The CSRF refusal of this request for ``config``'s cookie-borne token with ``claims``, if
+        any: on an unsafe request the CSRF header must hold this session's CSRF token, or that of
+        another cookie session of the request that vouches for it (:meth:`_vouches`)."""
+        if self.method is None or self.method in SAFE_METHODS:
+            return None  # safe methods and (read-only) WebSocket handshakes need no token
+        presented = self.incoming.header(config.csrf_header)
+        jti = claims.get("jti")
+        if isinstance(jti, str) and tokens_match(csrf_token(config.csrf_key, jti), presented):
+            return None
+        if presented and await self._vouches(config, presented, claims):
+            return None
+        reason = "missing" if not presented else "invalid"
+        return SessionError(
+            ErrorCode.CSRF_TOKEN_INVALID,
+            f"session {config.name!r}: {reason} CSRF token in {config.csrf_header!r} "
+            "for a cookie-borne session on an unsafe request",
+        )
+
+    async def _vouches(self, asker: SessionConfig[Any], presented: str, claims: Mapping[str, Any]) -> bool:
+        """Whether ``presented`` is the CSRF token of another cookie session of the request that
+        verifies and has the same ``sub`` as ``claims``: one readable token then proves the
+        request for all of them."""
+        vouching = self._vouching = self._vouching or set()
+        vouching.add(asker.name)
+        try:
+            for peer in self.policy.configs:
+                if (
+                    peer.name in vouching
+                    or peer.name not in self.policy.csrf_sessions
+                    or peer.csrf_header != asker.csrf_header
+                    or peer.name not in self.incoming.cookies
+                ):
+                    continue
+                session = self.session(peer)
+                if session.read_in_progress:
+                    continue  # its own read is what is asking (e.g. from its refresh fallback)
+                await session.load()
+                if (
+                    session.id is not None
+                    and session.token_from_cookie
+                    and tokens_match(csrf_token(peer.csrf_key, session.id), presented)
+                    and session.data.get("sub") == claims.get("sub")
+                ):
+                    return True
+        except StoreUnavailableError:
+            raise
+        except SessionError:
+            return False
+        finally:
+            vouching.discard(asker.name)
+        return False
+
+    # -- the response ----------------------------------------------------------------------
+
+    def set_cookie_headers(self) -> list[str]:
+        """Set-Cookie values for every session whose cookie changed in this request; none when the
+        response holds the cookies. Later writes cannot reach the client."""
+        self.response_started = True
+        headers: list[str] = []
+        if self.hold_cookies:
+            return headers
+        cookies = self.incoming.cookies if self.sessions else {}
+        csrf = self.policy.csrf_sessions
+        for name, session in self.sessions.items():
+            if session.cookie_action is not None:
+                headers.extend(session.set_cookie_headers(cookies, csrf=name in csrf))
+        return headers
+
+    def finish(self) -> None:
+        """The response is done: the sessions stay readable (a background task sees the tokens
+        the response carried) but are detached, and the connection is forgotten, so plain
+        reference counting frees the request (the cyclic collector would cost more than the
+        session check itself). A session first asked for afterwards reads the request afresh."""
+        self.response_started = True
+        self.connection = None
+        self._cached = None
+        sessions = self.sessions
+        for name, session in list(sessions.items()):
+            if session.is_loaded:
+                session.detach()
+            else:
+                del sessions[name]  # never read: nothing to keep

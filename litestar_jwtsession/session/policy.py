@@ -1,0 +1,46 @@
+"""What the sessions of one request obey beyond their configs: the installer's decisions.
+
+Configs are declarative and may be shared by several apps; what one app decides about them (which
+cookies need a CSRF token, which session is re-issued from a refresh session, which store checks
+revocation) is the app's own. The Litestar plugin builds a frozen runtime per app that satisfies
+this protocol; the session layer only reads it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from litestar_jwtsession.session.config import SessionConfig
+    from litestar_jwtsession.session.hooks import HookEvent
+    from litestar_jwtsession.session.store import SessionStore
+
+__all__ = ("SessionPolicy",)
+
+
+class SessionPolicy(Protocol):
+    """The per-app decisions the session layer reads (see the module docstring)."""
+
+    @property
+    def configs(self) -> tuple[SessionConfig[Any], ...]:
+        """Every session of the app (the cookie sessions among them vouch for each other's CSRF)."""
+        ...
+
+    @property
+    def csrf_sessions(self) -> frozenset[str]:
+        """Names of the sessions whose cookie needs a CSRF token on unsafe requests."""
+        ...
+
+    @property
+    def store(self) -> SessionStore | None:
+        """The revocation backend; ``None``: no revocation."""
+        ...
+
+    @property
+    def fallback(self) -> str | None:
+        """The name of the session re-issued by :meth:`refresh_fallback` when it is missing."""
+        ...
+
+    async def refresh_fallback(self, event: HookEvent) -> None:
+        """Re-issue the missing session of ``event`` (runs after the config's ``on_missing`` hooks)."""
+        ...
