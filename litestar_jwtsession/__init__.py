@@ -26,14 +26,14 @@ from litestar_jwtsession.integration.guards import (
 from litestar_jwtsession.integration.jwks import jwks_route, public_jwk_set
 from litestar_jwtsession.integration.plugin import JWTSessionPlugin, revoke_subject
 from litestar_jwtsession.integration.stores import LitestarSessionStore
-from litestar_jwtsession.jose.durations import parse_duration
-from litestar_jwtsession.jose.keys import (
+from litestar_jwtsession.jose import (
     JWK,
     KeyPair,
     derive_jwk_from_password,
     export_pem,
     generate_jwk,
     import_pem,
+    parse_duration,
 )
 from litestar_jwtsession.session.claims import SessionClaims, SessionSnapshot
 from litestar_jwtsession.session.config import CookieOptions, JWESessionConfig, JWSSessionConfig

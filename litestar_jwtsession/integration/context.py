@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from litestar.handlers.base import BaseRouteHandler
     from litestar.types import Scope
 
-    from litestar_jwtsession.integration.runtime import SessionRuntime
+    from litestar_jwtsession.session.policy import SessionPolicy
 
 __all__ = (
     "SCOPE_KEY",
@@ -45,15 +45,15 @@ def mark_response_started(scope: Scope) -> None:
     scope[_STARTED_KEY] = True  # type: ignore[literal-required]
 
 
-def mark_route(handler: BaseRouteHandler, runtime: SessionRuntime) -> None:
-    """Install sessions on ``handler`` unless its ``opt`` opts it out."""
-    if not handler.opt.get(runtime.exclude_opt_key):
-        handler.opt[SCOPE_KEY] = runtime
+def mark_route(handler: BaseRouteHandler, runtime: SessionPolicy, exclude_opt_key: str) -> None:
+    """Install sessions on ``handler``, or mark it as opted out when its ``opt`` has
+    ``exclude_opt_key`` (then not even the app-state fallback installs them)."""
+    handler.opt[SCOPE_KEY] = None if handler.opt.get(exclude_opt_key) else runtime
 
 
-def route_runtime(handler: BaseRouteHandler) -> SessionRuntime | None:
+def route_runtime(handler: BaseRouteHandler) -> SessionPolicy | None:
     """The runtime that marked ``handler``, if any (the guards' way in: one dict lookup)."""
-    return cast("SessionRuntime | None", handler.opt.get(SCOPE_KEY))
+    return cast("SessionPolicy | None", handler.opt.get(SCOPE_KEY))
 
 
 def request_context(connection: ASGIConnection[Any, Any, Any, Any]) -> RequestContext:
@@ -73,9 +73,7 @@ def request_context(connection: ASGIConnection[Any, Any, Any, Any]) -> RequestCo
     return context
 
 
-def started_context(
-    connection: ASGIConnection[Any, Any, Any, Any], runtime: SessionRuntime
-) -> RequestContext:
+def started_context(connection: ASGIConnection[Any, Any, Any, Any], runtime: SessionPolicy) -> RequestContext:
     """The context of ``connection`` for a guard of ``runtime``'s routes (no lookup of the runtime)."""
     scope = cast("dict[str, Any]", connection.scope)
     context: RequestContext | None = scope.get(SCOPE_KEY)
@@ -84,7 +82,7 @@ def started_context(
     return context
 
 
-def _new_context(runtime: SessionRuntime, connection: ASGIConnection[Any, Any, Any, Any]) -> RequestContext:
+def _new_context(runtime: SessionPolicy, connection: ASGIConnection[Any, Any, Any, Any]) -> RequestContext:
     scope = cast("dict[str, Any]", connection.scope)
     http = scope["type"] == "http"
     context = RequestContext(
@@ -107,18 +105,13 @@ def hold_session_cookies(connection: ASGIConnection[Any, Any, Any, Any]) -> None
         context.hold_cookies = True
 
 
-def _installed(connection: ASGIConnection[Any, Any, Any, Any]) -> SessionRuntime | None:
-    """The plugin's runtime: on the route (one lookup), else in the app's state (where no route
-    matched, e.g. an app-level 404 handler), unless the route opted out."""
+def _installed(connection: ASGIConnection[Any, Any, Any, Any]) -> SessionPolicy | None:
+    """The plugin's runtime: on the route (one lookup; ``None`` there: opted out), else in the
+    app's state (where no route matched, e.g. an app-level 404 handler)."""
     handler = connection.scope.get("route_handler")
-    opt = {} if handler is None else handler.opt
-    runtime: SessionRuntime | None = opt.get(SCOPE_KEY)
-    if runtime is not None:
-        return runtime
+    if handler is not None and SCOPE_KEY in handler.opt:
+        return cast("SessionPolicy | None", handler.opt[SCOPE_KEY])
     try:
-        runtime = connection.app.state.get(SCOPE_KEY)
+        return cast("SessionPolicy | None", connection.app.state.get(SCOPE_KEY))
     except (KeyError, AttributeError):  # a bare ASGI scope, without a Litestar app
         return None
-    if runtime is not None and opt.get(runtime.exclude_opt_key):
-        return None
-    return runtime

@@ -88,9 +88,9 @@ class SessionGuard:
     ) -> None:
         if _exempt(connection, route_handler):
             return
-        runtime = route_runtime(route_handler)
-        context = request_context(connection) if runtime is None else started_context(connection, runtime)
-        runtime = cast("SessionRuntime", context.policy)
+        marked = route_runtime(route_handler)
+        context = request_context(connection) if marked is None else started_context(connection, marked)
+        runtime = cast("SessionRuntime", context.policy)  # what the plugin put there
         config = self._config(runtime)
         claims = context.cached_claims(config)  # the fast read: a cookie the token cache vouches for
         if claims is None:

@@ -244,7 +244,7 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
         if handlers is None:  # WebSocket and ASGI routes have one handler
             handlers = [route.route_handler] if hasattr(route, "route_handler") else []
         for handler in handlers:
-            mark_route(handler, self.runtime)
+            mark_route(handler, self.runtime, self.runtime.exclude_opt_key)
             if not isinstance(handler, HTTPRouteHandler) or handler.opt.get(SKIP_GUARD_OPT_KEY):
                 continue
             guards = [guard for guard in handler.resolve_guards() if isinstance(guard, SessionGuard)]

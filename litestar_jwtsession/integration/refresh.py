@@ -16,7 +16,8 @@ from litestar_jwtsession.session.session import REQUEST_REFUSALS
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from litestar_jwtsession.integration.runtime import SessionRuntime
+    from litestar_jwtsession.integration.stores import LitestarSessionStore
+    from litestar_jwtsession.session.config import SessionConfig
     from litestar_jwtsession.session.session import Session
 
 __all__ = ("reissue_from_refresh",)
@@ -29,8 +30,11 @@ def _access_data(data: Mapping[str, Any] | msgspec.Struct) -> dict[str, Any]:
     return {key: copy.deepcopy(value) for key, value in mapping.items() if key not in BOOKKEEPING_CLAIMS}
 
 
-async def reissue_from_refresh(event: HookEvent, runtime: SessionRuntime) -> None:
-    """Re-issue the missing access session of ``event`` from ``runtime``'s refresh session.
+async def reissue_from_refresh(
+    event: HookEvent, refresh_config: SessionConfig[Any], rotation: LitestarSessionStore | None
+) -> None:
+    """Re-issue the missing access session of ``event`` from the refresh session of
+    ``refresh_config``, rotated first by ``rotation`` when rotation is on.
 
     Runs after the access config's own ``on_missing`` hooks. ``on_refresh`` hooks on the access
     config may veto (``False``) or supply the new data (a mapping or a ``msgspec.Struct``). A
@@ -47,9 +51,9 @@ async def reissue_from_refresh(event: HookEvent, runtime: SessionRuntime) -> Non
     session stays anonymous.
     """
     access: Session[Any] = event.session
-    if access.is_valid or runtime.refresh is None:
+    if access.is_valid:
         return  # another hook already re-issued it
-    refresh = await request_context(event.connection).session(runtime.refresh).load()
+    refresh = await request_context(event.connection).session(refresh_config).load()
     if not refresh.is_valid:
         if refresh.token is not None and refresh.refusal not in REQUEST_REFUSALS:
             await refresh.clear()  # a bad or lapsed refresh cookie: let the browser drop it
@@ -62,7 +66,6 @@ async def reissue_from_refresh(event: HookEvent, runtime: SessionRuntime) -> Non
     )
     if decision is False:
         return
-    rotation = runtime.rotation
     if rotation is not None and not await rotation.rotate(event.connection, refresh):
         return
     data = _access_data(refresh.data if decision is None else decision)

@@ -51,7 +51,8 @@ class SessionRuntime:
 
     async def refresh_fallback(self, event: HookEvent) -> None:
         """Re-issue the missing access session of ``event`` from the refresh session."""
-        await reissue_from_refresh(event, self)
+        if self.refresh is not None:
+            await reissue_from_refresh(event, self.refresh, self.rotation)
 
     def config_for(self, session: str | SessionConfig[Any] | None) -> SessionConfig[Any]:
         """The config ``session`` names: a config, a registered name, or ``None`` for the access one."""

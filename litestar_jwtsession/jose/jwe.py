@@ -16,6 +16,7 @@ from joserfc.jwk import OctKey
 from joserfc.util import urlsafe_b64encode
 
 from litestar_jwtsession.errors import ErrorCode, SessionError, safe_text
+from litestar_jwtsession.jose import codec
 from litestar_jwtsession.jose.algorithms import (
     JWE_CONTENT_ALGORITHMS,
     JWE_KEY_ALGORITHMS,
@@ -24,17 +25,7 @@ from litestar_jwtsession.jose.algorithms import (
     jwe_registry,
 )
 from litestar_jwtsession.jose.claims import DEFAULT_RULES, ClaimRules
-from litestar_jwtsession.jose.codec import (
-    KEY_ERRORS,
-    Codec,
-    ErrorMapping,
-    KeySlot,
-    encode_claims,
-    key_list,
-    oct_items,
-    single_alg,
-    usable_slots,
-)
+from litestar_jwtsession.jose.codec import Codec, ErrorMapping, KeySlot
 from litestar_jwtsession.jose.keys import JWK, KeyPair, _import_key, _Key, _public_key
 from litestar_jwtsession.jose.pbes2 import DerivationPool
 
@@ -57,7 +48,7 @@ JWE_ERRORS = ErrorMapping(
     ErrorCode.JWE_DECRYPTION_FAILED,
     ErrorCode.JWE_ALG_NOT_ALLOWED,
     {
-        **KEY_ERRORS,
+        **codec.KEY_ERRORS,
         DecodeError: ErrorCode.JWE_DECRYPTION_FAILED,  # failed unwrap or tag; the structure is pre-checked
         UnsupportedAlgorithmError: ErrorCode.JWE_ALG_NOT_ALLOWED,
         ExceededSizeError: ErrorCode.TOKEN_TOO_LARGE,
@@ -68,7 +59,7 @@ JWE_ERRORS = ErrorMapping(
 def _jwe_items(key: Any) -> tuple[JWK, list[JWK]]:
     """(sealing key, opening keys): a pair seals with its (first) public key, opens with the private."""
     if not isinstance(key, KeyPair):
-        return oct_items(key, "JWE")
+        return codec.oct_items(key, "JWE")
     openers = [] if key.private_key is None else [key.private_key]
     # a private-only pair seals with its own public half (unjwt cannot: its gap G6)
     return (key.public_members() or openers)[0], openers
@@ -139,7 +130,7 @@ class JWECodec(Codec):
             sealer, openers = _jwe_items(key)
             write = self._slot(sealer)
             self._slots = tuple(self._opener_slot(item) for item in openers)
-            self._write_alg = single_alg(write.algs, "JWE")
+            self._write_alg = codec.single_alg(write.algs, "JWE")
         self._sealer = write.key if isinstance(write.key, OctKey) else _public_key(write.key)
         self._write_enc = enc or (next(iter(write.encs)) if len(write.encs) == 1 else _DEFAULT_ENC)
 
@@ -183,7 +174,7 @@ class JWECodec(Codec):
         return await self.derivations.run(partial(self._seal, claims, p2s), refusable=False)
 
     def _seal(self, claims: Mapping[str, Any], p2s: str | None) -> str:
-        payload = encode_claims(claims)
+        payload = codec.encode_claims(claims)
         header = self._new_header(self._sealer, self._write_alg)
         header["enc"] = self._write_enc
         if self._write_alg in PBES2_ALGORITHMS:
@@ -225,5 +216,5 @@ class JWECodec(Codec):
                 raise SessionError(
                     ErrorCode.JWK_INVALID, "key lookup returned a KeyPair without a private key"
                 )
-            return usable_slots([key.private_key], self._opener_slot)
-        return usable_slots(key_list(key), self._opener_slot)
+            return codec.usable_slots([key.private_key], self._opener_slot)
+        return codec.usable_slots(codec.key_list(key), self._opener_slot)

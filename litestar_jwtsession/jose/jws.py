@@ -14,23 +14,14 @@ from joserfc.errors import (
 from joserfc.jwk import OctKey
 
 from litestar_jwtsession.errors import ErrorCode, SessionError, safe_text
+from litestar_jwtsession.jose import codec
 from litestar_jwtsession.jose.algorithms import (
     JWS_ALGORITHMS,
     jws_allowed_algorithms,
     jws_registry,
 )
 from litestar_jwtsession.jose.claims import DEFAULT_RULES, ClaimRules
-from litestar_jwtsession.jose.codec import (
-    KEY_ERRORS,
-    Codec,
-    ErrorMapping,
-    KeySlot,
-    encode_claims,
-    key_list,
-    oct_items,
-    single_alg,
-    usable_slots,
-)
+from litestar_jwtsession.jose.codec import Codec, ErrorMapping, KeySlot
 from litestar_jwtsession.jose.keys import JWK, KeyPair, _import_key, _Key, _public_key
 
 if TYPE_CHECKING:
@@ -48,7 +39,7 @@ JWS_ERRORS = ErrorMapping(
     ErrorCode.JWS_SIGNATURE_INVALID,
     ErrorCode.JWS_ALG_NOT_ALLOWED,
     {
-        **KEY_ERRORS,
+        **codec.KEY_ERRORS,
         BadSignatureError: ErrorCode.JWS_SIGNATURE_INVALID,
         UnsupportedAlgorithmError: ErrorCode.JWS_ALG_NOT_ALLOWED,
         ExceededSizeError: ErrorCode.TOKEN_TOO_LARGE,
@@ -59,7 +50,7 @@ JWS_ERRORS = ErrorMapping(
 def _jws_items(key: Any) -> tuple[JWK | None, list[JWK]]:
     """(signing key, verification keys): a pair's private key signs, its public key(s) verify."""
     if not isinstance(key, KeyPair):
-        return oct_items(key, "JWS")
+        return codec.oct_items(key, "JWS")
     verifiers = key.public_members() or ([] if key.private_key is None else [key.private_key])
     return key.private_key, verifiers
 
@@ -96,7 +87,7 @@ class JWSCodec(Codec):
         self._signer: _Key | None = None
         self._write_alg: str | None = None
         if signer is not None:
-            self._write_alg = single_alg(jws_allowed_algorithms(signer, alg=alg), "JWS")
+            self._write_alg = codec.single_alg(jws_allowed_algorithms(signer, alg=alg), "JWS")
             self._signer = _import_key(signer)
 
     @property
@@ -116,7 +107,7 @@ class JWSCodec(Codec):
             raise SessionError(
                 ErrorCode.JWK_INVALID, "this JWS config has no private or oct key to sign with"
             )
-        payload = encode_claims(claims)
+        payload = codec.encode_claims(claims)
         header = self._new_header(self._signer, self._write_alg)
         try:
             token = jws.serialize_compact(
@@ -133,5 +124,5 @@ class JWSCodec(Codec):
 
     def _lookup_slots(self, key: Any) -> tuple[KeySlot, ...]:
         if isinstance(key, KeyPair):
-            return usable_slots(key.public_members() or [key.private_key], self._slot)
-        return usable_slots(key_list(key), self._slot)
+            return codec.usable_slots(key.public_members() or [key.private_key], self._slot)
+        return codec.usable_slots(codec.key_list(key), self._slot)
