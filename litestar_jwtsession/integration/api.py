@@ -77,7 +77,7 @@ class SessionFunctions:
         session = self._session(connection, config)
         if session.id is not None or session.token is not None or session.is_loaded:
             return session.token
-        return request_context(connection).incoming.find_token(config)[0]
+        return request_context(connection).find_token(config)[0]
 
     async def encode(self, connection: ASGIConnection[Any, Any, Any, Any], config: SessionConfig[Any]) -> str:
         """Sign (JWS) or seal (JWE) the current session state into a token; no cookie, no hook,

@@ -26,8 +26,7 @@ __all__ = (
     "hold_session_cookies",
     "mark_route",
     "request_context",
-    "route_runtime",
-    "started_context",
+    "route_context",
 )
 
 SCOPE_KEY = "litestar_jwtsession"
@@ -51,15 +50,10 @@ def mark_route(handler: BaseRouteHandler, runtime: SessionPolicy, exclude_opt_ke
     handler.opt[SCOPE_KEY] = None if handler.opt.get(exclude_opt_key) else runtime
 
 
-def route_runtime(handler: BaseRouteHandler) -> SessionPolicy | None:
-    """The runtime that marked ``handler``, if any (the guards' way in: one dict lookup)."""
-    return cast("SessionPolicy | None", handler.opt.get(SCOPE_KEY))
-
-
 def request_context(connection: ASGIConnection[Any, Any, Any, Any]) -> RequestContext:
     """The request's context, created on its first session access; ``ERR_SESSION_NOT_INSTALLED``
     where no plugin installed sessions."""
-    scope = cast("dict[str, Any]", connection.scope)
+    scope: dict[str, Any] = connection.scope  # type: ignore[assignment]  # our key is not in Scope
     context: RequestContext | None = scope.get(SCOPE_KEY)
     if context is None:
         runtime = _installed(connection)
@@ -73,17 +67,23 @@ def request_context(connection: ASGIConnection[Any, Any, Any, Any]) -> RequestCo
     return context
 
 
-def started_context(connection: ASGIConnection[Any, Any, Any, Any], runtime: SessionPolicy) -> RequestContext:
-    """The context of ``connection`` for a guard of ``runtime``'s routes (no lookup of the runtime)."""
-    scope = cast("dict[str, Any]", connection.scope)
+def route_context(
+    connection: ASGIConnection[Any, Any, Any, Any], route_handler: BaseRouteHandler
+) -> RequestContext:
+    """:func:`request_context` for a guard of ``route_handler``: on the first session access the
+    context is created from the route's marker, the one lookup a guarded request needs."""
+    scope: dict[str, Any] = connection.scope  # type: ignore[assignment]  # our key is not in Scope
     context: RequestContext | None = scope.get(SCOPE_KEY)
     if context is None:
+        runtime: SessionPolicy | None = route_handler.opt.get(SCOPE_KEY)
+        if runtime is None:
+            return request_context(connection)  # the app-state fallback, or not installed
         context = scope[SCOPE_KEY] = _new_context(runtime, connection)
     return context
 
 
 def _new_context(runtime: SessionPolicy, connection: ASGIConnection[Any, Any, Any, Any]) -> RequestContext:
-    scope = cast("dict[str, Any]", connection.scope)
+    scope: dict[str, Any] = connection.scope  # type: ignore[assignment]
     http = scope["type"] == "http"
     context = RequestContext(
         runtime,

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import inspect
 from types import CodeType
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.routes.http import HTTPRoute
 
-from litestar_jwtsession.integration.context import request_context, route_runtime, started_context
+from litestar_jwtsession.integration.context import route_context
 from litestar_jwtsession.integration.errors import ImproperlyConfigured
 from litestar_jwtsession.session.config import SessionConfig
 
@@ -86,12 +86,16 @@ class SessionGuard:
     async def __call__(
         self, connection: ASGIConnection[Any, Any, Any, Any], route_handler: BaseRouteHandler
     ) -> None:
-        if _exempt(connection, route_handler):
+        if route_handler.opt.get(SKIP_GUARD_OPT_KEY) or (
+            connection.scope.get("method") == "OPTIONS" and _is_automatic_options(route_handler)
+        ):
+            # opted out; or Litestar's own OPTIONS answer, which serves no data (a browser's CORS
+            # preflight, which carries no credentials, is answered by the CORS middleware first)
             return
-        marked = route_runtime(route_handler)
-        context = request_context(connection) if marked is None else started_context(connection, marked)
-        runtime = cast("SessionRuntime", context.policy)  # what the plugin put there
-        config = self._config(runtime)
+        context = route_context(connection, route_handler)
+        runtime: SessionRuntime = context.policy  # type: ignore[assignment]  # what the plugin put there
+        resolved = self._resolved  # (runtime, its config): a guard object may serve several apps
+        config = resolved[1] if resolved is not None and resolved[0] is runtime else self._resolve(runtime)
         claims = context.cached_claims(config)  # the fast read: a cookie the token cache vouches for
         if claims is None:
             claims = await self._read(context, config)
@@ -109,11 +113,10 @@ class SessionGuard:
             claims if retrieve_user is None else await _retrieve_user(retrieve_user, connection, claims)
         )
 
-    def _config(self, runtime: SessionRuntime) -> SessionConfig[Any]:
-        resolved = self._resolved  # (runtime, its config): a guard object may serve several apps
-        if resolved is None or resolved[0] is not runtime:
-            resolved = self._resolved = (runtime, runtime.config_for(self.session))
-        return resolved[1]
+    def _resolve(self, runtime: SessionRuntime) -> SessionConfig[Any]:
+        config = runtime.config_for(self.session)
+        self._resolved = (runtime, config)
+        return config
 
     @staticmethod
     async def _read(context: RequestContext, config: SessionConfig[Any]) -> Any:
@@ -135,15 +138,6 @@ class SessionGuard:
 
     def __repr__(self) -> str:
         return f"SessionGuard(session={self.session!r}, scopes={sorted(self.scopes)}, any_of={self.any_of})"
-
-
-def _exempt(connection: ASGIConnection[Any, Any, Any, Any], route_handler: BaseRouteHandler) -> bool:
-    """Whether the route opted out of session guards, or this is Litestar's own OPTIONS answer,
-    which serves no data (a browser's CORS preflight, which carries no credentials, is answered
-    by the CORS middleware first)."""
-    if route_handler.opt.get(SKIP_GUARD_OPT_KEY):
-        return True
-    return connection.scope.get("method") == "OPTIONS" and _is_automatic_options(route_handler)
 
 
 async def _retrieve_user(

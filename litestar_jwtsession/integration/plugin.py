@@ -311,7 +311,9 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
 
 def _provider(config: SessionConfig[Any]) -> Any:
     async def provide_session(request: Request[Any, Any, Any]) -> Session[Any]:
-        return await request_context(request).session(config).load()
+        session = request_context(request).session(config)
+        # built from a guard's read, a session is loaded already: no read to await
+        return session if session.is_loaded else await session.load()
 
     return provide_session
 

@@ -35,7 +35,7 @@ def session_send_hook(runtime: SessionRuntime) -> Callable[[Message, Scope], Awa
 
     async def add_session_cookies(message: Message, scope: Scope) -> None:
         kind = message["type"]
-        state = cast("dict[str, Any]", scope)  # our key is not in the Scope TypedDict
+        state: dict[str, Any] = scope  # type: ignore[assignment]  # our key is not in the Scope TypedDict
         if kind == "http.response.start":
             context: RequestContext | None = state.get(SCOPE_KEY)
             if context is None:
@@ -43,7 +43,7 @@ def session_send_hook(runtime: SessionRuntime) -> Callable[[Message, Scope], Awa
                 return
             cookies = context.set_cookie_headers()
             if cookies and device is not None:
-                cookies += device.set_cookie_headers(context.sessions, context.incoming.cookies)
+                cookies += device.set_cookie_headers(context.sessions, context.cookies)
             if cookies:
                 start = cast("HTTPResponseStartEvent", message)
                 start["headers"] = [

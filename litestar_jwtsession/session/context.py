@@ -12,7 +12,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from litestar_jwtsession.errors import ErrorCode, SessionError, StoreUnavailableError
+from litestar_jwtsession.session.claims import convert_claims
 from litestar_jwtsession.session.csrf import SAFE_METHODS, csrf_token, tokens_match
 from litestar_jwtsession.session.incoming import CachedRead, Incoming
 from litestar_jwtsession.session.session import Session
@@ -26,21 +29,15 @@ if TYPE_CHECKING:
 __all__ = ("RequestContext",)
 
 
-class RequestContext:
-    """Everything the sessions of one request share (see the module docstring)."""
+class RequestContext(Incoming):
+    """Everything the sessions of one request share (see the module docstring): what the request
+    carries, as an :class:`~litestar_jwtsession.session.incoming.Incoming`, and its sessions."""
 
-    __slots__ = (
-        "_cached",
-        "_vouching",
-        "connection",
-        "hold_cookies",
-        "incoming",
-        "method",
-        "policy",
-        "response_started",
-        "sessions",
-        "writable",
-    )
+    response_started = False
+    hold_cookies = False
+    """Whether the response must leave the client's session cookies as they are."""
+    _cached: CachedRead | None = None  # a guard's read, until its session is built
+    _vouching: set[str] | None = None  # sessions whose CSRF check is asking the others
 
     def __init__(
         self,
@@ -51,19 +48,14 @@ class RequestContext:
         method: str | None,
         writable: bool,
     ) -> None:
+        super().__init__(headers)
         self.policy = policy
-        self.incoming = Incoming(headers)
         self.connection = connection
         """Handed to hooks; ``None`` once the response is done."""
         self.method = method
         """The HTTP method; ``None`` for a WebSocket (read-only: it never needs a CSRF token)."""
         self.writable = writable
-        self.response_started = False
-        self.hold_cookies = False
-        """Whether the response must leave the client's session cookies as they are."""
         self.sessions: dict[str, Session[Any]] = {}
-        self._cached: CachedRead | None = None  # a guard's read, until its session is built
-        self._vouching: set[str] | None = None  # sessions whose CSRF check is asking the others
 
     # -- sessions --------------------------------------------------------------------------
 
@@ -105,11 +97,19 @@ class RequestContext:
             )
         ):
             return None
-        cached = self.incoming.read_cached(config, config.clock())
-        if cached is None:
+        token, from_cookie = self.find_token(config)
+        if not from_cookie:
             return None
-        self._cached = cached
-        return cached.typed
+        payload = config.codec.cache.payload(token, config.clock())  # type: ignore[arg-type]
+        if payload is None:
+            return None
+        claims: dict[str, Any] = msgspec.json.decode(payload)
+        try:
+            typed = claims if config.claims is None else convert_claims(config, claims)
+        except SessionError:
+            return None  # the full read reports the mismatch
+        self._cached = CachedRead(config, token, claims, typed, payload)  # type: ignore[arg-type]
+        return typed
 
     # -- CSRF ------------------------------------------------------------------------------
 
@@ -121,7 +121,7 @@ class RequestContext:
         another cookie session of the request that vouches for it (:meth:`_vouches`)."""
         if self.method is None or self.method in SAFE_METHODS:
             return None  # safe methods and (read-only) WebSocket handshakes need no token
-        presented = self.incoming.header(config.csrf_header)
+        presented = self.header(config.csrf_header)
         jti = claims.get("jti")
         if isinstance(jti, str) and tokens_match(csrf_token(config.csrf_key, jti), presented):
             return None
@@ -146,7 +146,7 @@ class RequestContext:
                     peer.name in vouching
                     or peer.name not in self.policy.csrf_sessions
                     or peer.csrf_header != asker.csrf_header
-                    or peer.name not in self.incoming.cookies
+                    or peer.name not in self.cookies
                 ):
                     continue
                 session = self.session(peer)
@@ -175,9 +175,9 @@ class RequestContext:
         response holds the cookies. Later writes cannot reach the client."""
         self.response_started = True
         headers: list[str] = []
-        if self.hold_cookies:
+        if self.hold_cookies or not self.sessions:
             return headers
-        cookies = self.incoming.cookies if self.sessions else {}
+        cookies = self.cookies
         csrf = self.policy.csrf_sessions
         for name, session in self.sessions.items():
             if session.cookie_action is not None:
@@ -193,8 +193,8 @@ class RequestContext:
         self.connection = None
         self._cached = None
         sessions = self.sessions
+        if not sessions:
+            return
         for name, session in list(sessions.items()):
-            if session.is_loaded:
-                session.detach()
-            else:
+            if not session.detach():
                 del sessions[name]  # never read: nothing to keep

@@ -9,7 +9,6 @@ if TYPE_CHECKING:
 
     from litestar_jwtsession.errors import SessionError
     from litestar_jwtsession.session.config import SessionConfig
-    from litestar_jwtsession.session.incoming import Incoming
     from litestar_jwtsession.session.policy import SessionPolicy
 
 __all__ = ("RequestScope",)
@@ -19,12 +18,15 @@ class RequestScope(Protocol):
     """The request side of a session: its headers and cookies, the app's policy, the connection
     handed to hooks, and whether the response can still carry cookies."""
 
-    incoming: Incoming
     policy: SessionPolicy
     connection: Any
     writable: bool
     """``False`` for a WebSocket: it cannot set cookies."""
     response_started: bool
+
+    def find_token(self, config: SessionConfig[Any]) -> tuple[str | None, bool]:
+        """``(token, from_cookie)`` of ``config``'s session in the request (see ``Incoming``)."""
+        ...
 
     async def csrf_refusal(
         self, config: SessionConfig[Any], claims: Mapping[str, Any]

@@ -54,8 +54,6 @@ class Session(SessionBase, Generic[ClaimsT]):
     unjwt. ``data`` is the payload without ``jti``, ``iat`` and ``exp``.
     """
 
-    __slots__ = ()
-
     def __class_getitem__(cls, item: Any) -> type[Session[Any]]:
         # ``Session[Claims]`` is ``Session`` at run time: Litestar checks every injected value
         # against its parameter's annotation with isinstance(), which a subscripted generic makes
@@ -122,10 +120,12 @@ class Session(SessionBase, Generic[ClaimsT]):
         """The CSRF token of this session (``None`` without an id); see ``SessionConfig.csrf``."""
         return None if self.id is None else csrf_token(self.config.csrf_key, self.id)
 
-    def detach(self) -> None:
+    def detach(self) -> bool:
         """Forget the request once its response is done; the session stays readable (and, without
-        a cookie, writable) but no longer reaches the request's headers or connection."""
+        a cookie, writable) but no longer reaches the request's headers or connection. Returns
+        whether it was read (a session never read holds nothing worth keeping)."""
         self._request = None
+        return self._loaded
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -141,7 +141,7 @@ class Session(SessionBase, Generic[ClaimsT]):
             return self
         self._reading = True
         try:
-            token, from_cookie = request.incoming.find_token(self.config)
+            token, from_cookie = request.find_token(self.config)
             if token is None:
                 await self._fire_missing()
             else:
