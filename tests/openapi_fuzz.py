@@ -63,9 +63,12 @@ class FuzzSummary:
     failures: list[str] = field(default_factory=list)
     statuses: dict[str, Counter[int]] = field(default_factory=dict)
     """Per operation (``GET /path``), how often each status code was answered."""
+    logins: int = 0
+    """How often a logged-in run logged in (once, and again after each logout)."""
 
     def __str__(self) -> str:
-        return f"{self.operations} operations, {self.cases} cases, {len(self.failures)} failures"
+        logins = f", {self.logins} logins" if self.logins else ""
+        return f"{self.operations} operations, {self.cases} cases, {len(self.failures)} failures{logins}"
 
 
 @contextlib.contextmanager
@@ -75,7 +78,9 @@ def serve(app: Litestar) -> Iterator[str]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False))
+    # log_config=None: uvicorn leaves the process's logging configuration alone
+    config = uvicorn.Config(app, lifespan="on", log_config=None, log_level="warning", access_log=False)
+    server = uvicorn.Server(config)
     failed: list[BaseException] = []
 
     def run() -> None:
@@ -117,7 +122,14 @@ def fuzz(
     """Fuzz every operation of the schema served at ``base_url`` (see the module docstring)."""
     schema = schemathesis.openapi.from_url(base_url + SCHEMA_PATH)
     summary = FuzzSummary()
-    current: list[Credentials] = [credentials() if credentials else ({}, {})]
+    current: list[Credentials] = [({}, {})]
+
+    def log_in() -> None:
+        if credentials is not None:
+            current[0] = credentials()
+            summary.logins += 1
+
+    log_in()
     for result in schema.get_all_operations():
         operation = result.ok()
         summary.operations += 1
@@ -149,7 +161,7 @@ def fuzz(
                     f"{label}: {failure.title}\n{failure}\n{curl}" for failure in group.exceptions
                 )
             if credentials is not None and _expires_any(response, cookies):
-                current[0] = credentials()
+                log_in()
 
         run()
     return summary
