@@ -61,7 +61,7 @@ class Credentials(msgspec.Struct):
     password: str
 
 
-@post("/login", status_code=200)
+@post("/login", status_code=200, raises=[NotAuthorizedException])  # raises: documents its 401
 async def login(
     data: JSONBody[Credentials],
     access_token: NamedDependency[Session[Any]],

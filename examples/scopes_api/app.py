@@ -122,7 +122,7 @@ class NoteStore:
 # routes
 
 
-@post("/login", status_code=200)
+@post("/login", status_code=200, raises=[NotAuthorizedException])  # raises: documents its 401
 async def login(
     data: JSONBody[Credentials],
     access_token: NamedDependency[Session[AccessClaims]],

@@ -75,6 +75,8 @@ from litestar.exceptions import (
     NotAuthorizedException,
     NotFoundException,
 )
+from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 
 from litestar_jwtsession import (
     CookieOptions,
@@ -283,6 +285,30 @@ def _credentials(body: bytes) -> tuple[str, str]:
     return username, password
 
 
+class H3Error(msgspec.Struct):
+    """h3's error body, as :func:`h3_error` writes it (documented in the OpenAPI schema)."""
+
+    status: int
+    message: str
+
+
+@dataclass
+class LoginOperation(Operation):
+    """The OpenAPI operation of ``POST /login``, which reads its JSON body itself (as h3 does:
+    anything but a username and a password answers 400), so Litestar cannot document it."""
+
+    def __post_init__(self) -> None:
+        credentials = Schema(
+            type=OpenAPIType.OBJECT,
+            properties={
+                "username": Schema(type=OpenAPIType.STRING),
+                "password": Schema(type=OpenAPIType.STRING),
+            },
+        )
+        # optional: a caller who already has a valid access session needs none
+        self.request_body = RequestBody(content={"application/json": OpenAPIMediaType(schema=credentials)})
+
+
 def h3_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
     """An error as h3 answers it: ``{"status": ..., "message": ...}``.
 
@@ -318,7 +344,12 @@ def create_app(
     def both(access: Session[Any], refresh: Session[Any]) -> dict[str, Any]:
         return {"accessToken": _describe(access), "refreshSession": _describe(refresh)}
 
-    @post("/login", status_code=200)
+    @post(
+        "/login",
+        status_code=200,
+        operation_class=LoginOperation,
+        responses={400: ResponseSpec(H3Error, description=CREDENTIALS_REQUIRED)},
+    )
     async def login(request: Request[Any, Any, Any]) -> dict[str, Any]:
         # Read in this order, the access cookie comes first in the response, as in the original.
         access = await use_jws_session(request, access_config)
@@ -335,7 +366,13 @@ def create_app(
         await refresh.update(claims)
         return both(access, refresh)
 
-    @get("/profile")
+    @get(
+        "/profile",
+        # no session guard here (the handler answers h3's 401 itself), so the security schemes of
+        # the access session (the plugin names them) and that 401 are declared by hand
+        security=[{f"{ACCESS_SESSION}_cookie": []}, {f"{ACCESS_SESSION}_header": []}],
+        responses={401: ResponseSpec(H3Error, description=NOT_AUTHENTICATED)},
+    )
     async def profile(access_token: NamedDependency[Session[Any]]) -> dict[str, Any]:
         # The access session, injected by the plugin (re-issued by ``on_expire`` if it just expired).
         if not access_token.data.get("sub"):

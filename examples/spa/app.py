@@ -139,7 +139,7 @@ def create_app(
     async def index() -> str:
         return index_html
 
-    @post("/api/login", status_code=200)
+    @post("/api/login", status_code=200, raises=[NotAuthorizedException])  # raises: documents its 401
     async def login(
         data: JSONBody[LoginBody],
         access: NamedDependency[Session[Any]],

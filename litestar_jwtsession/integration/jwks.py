@@ -13,9 +13,8 @@ signature keys are ever published:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from litestar import Response, get
 
@@ -31,6 +30,13 @@ __all__ = ("JWKS_MEDIA_TYPE", "KeySource", "jwks_route", "public_jwk_set")
 
 JWKS_MEDIA_TYPE = "application/jwk-set+json"
 """Media type of a JWK Set (RFC 7517 §8.5)."""
+
+
+class JWKSet(TypedDict):
+    """A JWK Set, as the route's OpenAPI schema documents its answer."""
+
+    keys: list[JWK]
+
 
 KeySource = JWK | KeyPair | Mapping[str, Any]
 """One JWK, a :class:`~litestar_jwtsession.KeyPair`, or a JWK Set ``{"keys": [...]}``."""
@@ -182,7 +188,7 @@ def jwks_route(
     """
     if type(cache_max_age) is not int or cache_max_age < 0:
         raise ValueError("cache_max_age must be a non-negative integer")
-    body = json.dumps(public_jwk_set(keys, config=config), separators=(",", ":")).encode("utf-8")
+    jwk_set = JWKSet(keys=public_jwk_set(keys, config=config)["keys"])
     cache_control = "no-store" if cache_max_age == 0 else f"public, max-age={cache_max_age}"
 
     @get(
@@ -190,11 +196,12 @@ def jwks_route(
         name=name,
         include_in_schema=include_in_schema,
         sync_to_thread=False,
+        media_type=JWKS_MEDIA_TYPE,  # documented as such too
         opt={SKIP_GUARD_OPT_KEY: True, "skip_jwt_session": True, "exclude_from_auth": True},
         summary="Public JWK Set",
         description="The public keys that verify this service's access tokens (RFC 7517).",
     )
-    def serve_jwks() -> Response[bytes]:
-        return Response(body, media_type=JWKS_MEDIA_TYPE, headers={"Cache-Control": cache_control})
+    def serve_jwks() -> Response[JWKSet]:
+        return Response(jwk_set, media_type=JWKS_MEDIA_TYPE, headers={"Cache-Control": cache_control})
 
     return serve_jwks

@@ -8,14 +8,13 @@ writes their cookies, one dependency per session, the signature namespace, the J
 from __future__ import annotations
 
 from copy import copy
-from itertools import product
 from typing import TYPE_CHECKING, Any, Literal
 
 from litestar import Response
 from litestar.connection import Request  # noqa: TC002  # resolved at runtime by Litestar's DI
 from litestar.di import Provide
 from litestar.handlers import HTTPRouteHandler
-from litestar.openapi.spec import Components, Reference, SecurityRequirement, SecurityScheme
+from litestar.openapi.spec import Components
 from litestar.plugins import InitPlugin, ReceiveRoutePlugin
 
 from litestar_jwtsession.errors import StoreUnavailableError
@@ -26,7 +25,8 @@ from litestar_jwtsession.integration.context import (
     request_context,
 )
 from litestar_jwtsession.integration.errors import ImproperlyConfigured
-from litestar_jwtsession.integration.guards import SKIP_GUARD_OPT_KEY, SessionGuard
+from litestar_jwtsession.integration.guards import SKIP_GUARD_OPT_KEY
+from litestar_jwtsession.integration.openapi import document_route_handler, security_schemes
 from litestar_jwtsession.integration.runtime import build_runtime
 from litestar_jwtsession.integration.send_hook import session_send_hook
 from litestar_jwtsession.integration.stores import LitestarSessionStore, app_of
@@ -200,7 +200,7 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
             listed = components if isinstance(components, list) else [components]
             # a copy, so an OpenAPIConfig shared by several apps is not changed
             openapi_config = copy(app_config.openapi_config)
-            openapi_config.components = [*listed, Components(security_schemes=self._security_schemes())]
+            openapi_config.components = [*listed, Components(security_schemes=security_schemes(self.configs))]
             app_config.openapi_config = openapi_config
         return app_config
 
@@ -239,7 +239,7 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
 
     def receive_route(self, route: BaseRoute) -> None:
         """Install sessions on each handler not opted out (a marker in its ``opt``), and document
-        its session guards as OpenAPI security requirements."""
+        its session guards in OpenAPI (see :mod:`litestar_jwtsession.integration.openapi`)."""
         handlers = getattr(route, "route_handlers", None)
         if handlers is None:  # WebSocket and ASGI routes have one handler
             handlers = [route.route_handler] if hasattr(route, "route_handler") else []
@@ -247,66 +247,7 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
             mark_route(handler, self.runtime, self.runtime.exclude_opt_key)
             if not isinstance(handler, HTTPRouteHandler) or handler.opt.get(SKIP_GUARD_OPT_KEY):
                 continue
-            guards = [guard for guard in handler.resolve_guards() if isinstance(guard, SessionGuard)]
-            existing = list(handler.security or ())
-            # a handler can reach us more than once (e.g. mounted on several paths): add each once
-            missing = [item for item in self._requirements(guards) if item not in existing]
-            if missing:
-                handler.security = [*existing, *missing]
-
-    def _security_schemes(self) -> dict[str, SecurityScheme | Reference]:
-        schemes: dict[str, SecurityScheme | Reference] = {}
-        for config in self.configs:
-            kind = "signed JWT (JWS)" if config.kind == "jws" else "encrypted JWT (JWE)"
-            if config.cookie_spec is not None:
-                schemes[f"{config.name}_cookie"] = SecurityScheme(
-                    type="apiKey",
-                    name=config.name,
-                    security_scheme_in="cookie",
-                    description=f"Session {config.name!r}: a {kind} in a cookie (long ones chunked)",
-                )
-            if config.header_name == "authorization":
-                schemes[f"{config.name}_header"] = SecurityScheme(
-                    type="http", scheme="bearer", bearer_format="JWT", description=f"Session {config.name!r}"
-                )
-            elif config.header_name is not None:
-                schemes[f"{config.name}_header"] = SecurityScheme(
-                    type="apiKey",
-                    name=config.header_name,
-                    security_scheme_in="header",
-                    description=f"Session {config.name!r}: a {kind}, optionally prefixed with 'Bearer '",
-                )
-        return schemes
-
-    def _requirements(self, guards: list[SessionGuard]) -> list[SecurityRequirement]:
-        """OpenAPI requirements for a handler's session guards.
-
-        Entries of ``security`` are alternatives (OR) and the schemes inside one entry all apply
-        (AND). So the guards of every layer merge per session (their scopes add up), each session
-        may come by any of its transports, an ``any_of`` guard yields one alternative per scope,
-        and several guarded sessions combine into entries naming all of them.
-        """
-        per_session: dict[str, tuple[SessionConfig[Any], set[str], list[frozenset[str]]]] = {}
-        for guard in guards:
-            try:
-                config = self.runtime.config_for(guard.session)
-            except ImproperlyConfigured:
-                continue  # refused with a clear error when the route is called
-            _, required, alternatives = per_session.setdefault(config.name, (config, set(), []))
-            if guard.any_of:
-                alternatives.append(guard.scopes)
-            else:
-                required.update(guard.scopes)
-        choices_per_session = []
-        for config, required, alternatives in per_session.values():
-            scope_sets = [required.union(picked) for picked in product(*(sorted(a) for a in alternatives))]
-            transports = [f"{config.name}_cookie"] if config.cookie_spec is not None else []
-            if config.header_name is not None:
-                transports.append(f"{config.name}_header")
-            choices_per_session.append(
-                [(name, sorted(scopes)) for name in transports for scopes in scope_sets]
-            )
-        return [dict(combination) for combination in product(*choices_per_session)] if per_session else []
+            document_route_handler(self.runtime, handler)
 
 
 def _provider(config: SessionConfig[Any]) -> Any:
