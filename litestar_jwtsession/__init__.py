@@ -17,6 +17,7 @@ from litestar_jwtsession.integration.api import (
     use_jws_session,
     verify_jws_session,
 )
+from litestar_jwtsession.integration.cli import JWTSessionCLIPlugin
 from litestar_jwtsession.integration.guards import (
     SessionGuard,
     requires_scopes,
@@ -51,6 +52,7 @@ __all__ = (
     "HookEvent",
     "JWESessionConfig",
     "JWSSessionConfig",
+    "JWTSessionCLIPlugin",
     "JWTSessionPlugin",
     "KeyPair",
     "LitestarSessionStore",

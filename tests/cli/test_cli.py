@@ -22,11 +22,12 @@ from litestar import Litestar
 from litestar_jwtsession import (
     JWESessionConfig,
     JWSSessionConfig,
+    JWTSessionCLIPlugin,
     KeyPair,
     export_pem,
     import_pem,
 )
-from litestar_jwtsession.cli import NOT_VERIFIED, JWTSessionCLIPlugin, cli, main
+from litestar_jwtsession.cli import NOT_VERIFIED, cli, main
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
@@ -380,7 +381,9 @@ def test_cli_plugin_adds_the_group_to_litestar_cli() -> None:
     for plugin in app.plugins.cli:
         plugin.on_cli_init(root)
 
-    assert root.commands["jwtsession"] is cli
+    group = root.commands["jwtsession"]
+    assert isinstance(group, click.Group)
+    assert group.commands["keygen"] is cli.commands["keygen"]  # the standalone command's keygen
     result = CliRunner().invoke(root, ["jwtsession", "keygen", "--alg", "HS256"])
     assert result.exit_code == 0
     assert json.loads(result.stdout)["alg"] == "HS256"
@@ -389,7 +392,7 @@ def test_cli_plugin_adds_the_group_to_litestar_cli() -> None:
 def test_litestar_cli_runs_the_commands(tmp_path: Path) -> None:
     (tmp_path / "cli_app.py").write_text(
         "from litestar import Litestar\n"
-        "from litestar_jwtsession.cli import JWTSessionCLIPlugin\n"
+        "from litestar_jwtsession import JWTSessionCLIPlugin\n"
         "app = Litestar(plugins=[JWTSessionCLIPlugin()])\n"
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO_ROOT)])}
