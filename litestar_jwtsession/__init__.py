@@ -36,6 +36,7 @@ from litestar_jwtsession.jose import (
     import_pem,
     parse_duration,
 )
+from litestar_jwtsession.jose.password_checks import PasswordKeyWarning
 from litestar_jwtsession.session.claims import SessionClaims, SessionSnapshot
 from litestar_jwtsession.session.config import CookieOptions, JWESessionConfig, JWSSessionConfig
 from litestar_jwtsession.session.hooks import HookEvent, SessionHooks
@@ -56,6 +57,7 @@ __all__ = (
     "JWTSessionPlugin",
     "KeyPair",
     "LitestarSessionStore",
+    "PasswordKeyWarning",
     "Session",
     "SessionClaims",
     "SessionError",

@@ -308,7 +308,7 @@ def test_inspect_does_not_verify_a_forged_signature(es256: KeyPair) -> None:
 
 
 def test_inspect_jwe_shows_only_the_header(tmp_path: Path) -> None:
-    config = JWESessionConfig(key="a password", pbes2_iterations=1000)
+    config = JWESessionConfig(key="a password long enough", pbes2_iterations=1000)
     token = config.encode_token(claims(secret_claim="hidden"))
 
     result = run("inspect", "-", cwd=tmp_path, stdin=token + "\n")
