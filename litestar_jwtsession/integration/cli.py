@@ -11,8 +11,8 @@ protocol, so an app with the plugin has it without further setup:
 
 ``inspect`` opens a token with the app's own keys. It never prints the payload of an encrypted
 (JWE) token unless asked with ``--show-payload``: that payload was encrypted so that its holder
-cannot read it. The commands work on files and tokens only where the standalone
-``litestar-jwtsession`` command (:mod:`litestar_jwtsession.cli`) does.
+cannot read it. The standalone ``litestar-jwtsession`` command (:mod:`litestar_jwtsession.cli`)
+does the same for key files and tokens, without an app.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from litestar_jwtsession.cli import (
     token_header,
     unverified_payload,
 )
-from litestar_jwtsession.errors import SessionError
+from litestar_jwtsession.errors import ErrorCode, SessionError
 from litestar_jwtsession.integration.jwks import public_jwk_set
 from litestar_jwtsession.session.claims import convert_claims
 
@@ -157,7 +157,11 @@ def _inspect(
             try:
                 claims = _read_token(config, token)
             except SessionError as exc:
-                entry.update(accepted=False, code=exc.code.value, reason=exc.message)
+                reason = exc.message
+                if kind == "JWE" and exc.code is ErrorCode.CLAIMS_CONVERSION and not show_payload:
+                    # msgspec's words may quote a decrypted claim value (an enum's, say)
+                    reason = "the decrypted claims do not fit its claims type (details: --show-payload)"
+                entry.update(accepted=False, code=exc.code.value, reason=reason)
             else:
                 entry.update(accepted=True, code=None, reason=None)
                 accepted = accepted or (config, claims)

@@ -17,7 +17,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Literal
 
+import msgspec
 import pytest
 from click.testing import CliRunner, Result
 from joserfc import jws
@@ -26,6 +28,7 @@ from litestar.cli.main import litestar_group
 from litestar.testing import TestClient
 
 from litestar_jwtsession import JWESessionConfig, JWSSessionConfig, KeyPair, generate_jwk
+from litestar_jwtsession.integration.cli import jwtsession_group
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 APP_PATH = "tests.cli.jwtsession_app:app"
@@ -313,3 +316,27 @@ def test_cli_plugin_alone_offers_keygen(keys_file: Path, tmp_path: Path) -> None
     assert json.loads(keygen.stdout)["alg"] == "HS256"
     assert jwks.returncode == 1
     assert "no JWTSessionPlugin" in jwks.stderr
+
+
+def test_inspect_hides_a_claims_error_that_could_quote_the_jwe_payload() -> None:
+    """A claims-type error names the offending value; for a JWE it stays hidden without the flag."""
+
+    class Claims(msgspec.Struct):
+        role: Literal["user", "admin"]
+
+    key = generate_jwk("A256KW", kid="typed-1")
+    typed = JWESessionConfig(key=key, name="typed", claims=Claims)
+    now = int(time.time())
+    token = JWESessionConfig(key=key, name="typed").encode_token(
+        {"jti": "t", "iat": now, "exp": now + 60, "role": "hidden-role"}
+    )
+    group = jwtsession_group([typed])
+
+    hidden = CliRunner().invoke(group, ["inspect", token])
+    shown = CliRunner().invoke(group, ["inspect", "--show-payload", token])
+
+    assert hidden.exit_code == 1
+    assert "typed (JWE): REFUSED: ERR_JWT_CLAIMS_CONVERSION" in hidden.stdout
+    assert "hidden-role" not in hidden.output
+    assert shown.exit_code == 1
+    assert "hidden-role" in shown.stdout  # msgspec's message, asked for
