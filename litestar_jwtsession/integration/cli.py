@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from litestar.plugins import CLIPlugin
 
-from litestar_jwtsession.cli import (
+from litestar_jwtsession.cli.commands import (
     NOT_VERIFIED,
     clean_token,
     dumps,

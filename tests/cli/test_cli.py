@@ -362,6 +362,16 @@ def test_main_returns_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["keygen"]) == 2
 
 
+def test_python_dash_m_runs_it_without_a_warning() -> None:
+    # the package root imports the command module (for the Litestar CLI group): running a module
+    # that is already imported would make runpy warn and execute it a second time
+    result = run("--version", cwd=Path.cwd())
+
+    assert result.returncode == 0
+    assert result.stderr == ""
+    assert result.stdout.startswith("litestar-jwtsession, version")
+
+
 def test_version_is_the_package_metadata_version() -> None:
     import litestar_jwtsession
 

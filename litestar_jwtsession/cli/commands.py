@@ -1,17 +1,5 @@
-"""The ``litestar-jwtsession`` command: generate keys, publish their public JWK Set, inspect tokens.
-
-.. code-block:: text
-
-    litestar-jwtsession keygen --alg ES256 --out access.jwk      # private JWK, file mode 0600
-    litestar-jwtsession keygen --alg RS256 --format pem -o a.pem  # PKCS#8 PEM
-    litestar-jwtsession jwks access.jwk                           # public JWK Set on stdout
-    litestar-jwtsession inspect eyJhbGciOi...                     # header (+ unverified payload)
-
-Also runnable as ``python -m litestar_jwtsession.cli``. It works on files and tokens alone and
-imports only the JOSE layer (an import-linter contract keeps it so). The Litestar CLI group
-``litestar jwtsession ...``, which works on an app's own configs, is
-:mod:`litestar_jwtsession.integration.cli`.
-"""
+"""The commands of ``litestar-jwtsession`` (keygen, jwks, inspect) and the helpers they share with
+the Litestar CLI group (:mod:`litestar_jwtsession.integration.cli`)."""
 
 from __future__ import annotations
 
@@ -34,7 +22,17 @@ from litestar_jwtsession.jose.keys import KeyPair, export_pem, generate_jwk, imp
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ("cli", "main")
+__all__ = (
+    "NOT_VERIFIED",
+    "clean_token",
+    "cli",
+    "dumps",
+    "keygen",
+    "main",
+    "times",
+    "token_header",
+    "unverified_payload",
+)
 
 PROG_NAME = "litestar-jwtsession"
 NOT_VERIFIED = "NOT VERIFIED: the signature was not checked; do not trust these claims"
@@ -314,7 +312,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
