@@ -17,6 +17,7 @@ from litestar_jwtsession.integration.api import (
     use_jws_session,
     verify_jws_session,
 )
+from litestar_jwtsession.integration.cli import JWTSessionCLIPlugin
 from litestar_jwtsession.integration.guards import (
     SessionGuard,
     requires_scopes,
@@ -35,6 +36,7 @@ from litestar_jwtsession.jose import (
     import_pem,
     parse_duration,
 )
+from litestar_jwtsession.jose.password_checks import PasswordKeyWarning
 from litestar_jwtsession.session.claims import SessionClaims, SessionSnapshot
 from litestar_jwtsession.session.config import CookieOptions, JWESessionConfig, JWSSessionConfig
 from litestar_jwtsession.session.hooks import HookEvent, SessionHooks
@@ -51,9 +53,11 @@ __all__ = (
     "HookEvent",
     "JWESessionConfig",
     "JWSSessionConfig",
+    "JWTSessionCLIPlugin",
     "JWTSessionPlugin",
     "KeyPair",
     "LitestarSessionStore",
+    "PasswordKeyWarning",
     "Session",
     "SessionClaims",
     "SessionError",

@@ -1,14 +1,9 @@
 """Publish the public verification keys of the access session as a JWK Set (RFC 7517 §5).
 
 Other services verify access tokens with these keys, without any shared secret. Only public
-signature keys are ever published:
-
-- oct (symmetric) keys are refused: their ``k`` *is* the secret. joserfc's ``KeySet.as_dict()``
-  would include it, so this module never uses it;
-- private members (``d``, ``p``, ``q``, ...) are dropped by keeping an allow-list of public members
-  per key type, not by deleting known private ones;
-- encryption keys (a JWE algorithm as ``alg``, or ``use: "enc"``) and JWE session configs are
-  refused: whoever holds the public key of an encrypted session can mint tokens it accepts.
+signature keys are ever published (see :func:`litestar_jwtsession.jose.keys.publishable_jwks`):
+oct keys, encryption keys and private members never are, and JWE session configs are refused:
+whoever holds the public key of an encrypted session can mint tokens it accepts.
 """
 
 from __future__ import annotations
@@ -19,8 +14,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from litestar import Response, get
 
 from litestar_jwtsession.integration.guards import SKIP_GUARD_OPT_KEY
-from litestar_jwtsession.jose.algorithms import JWE_CONTENT_ALGORITHMS, JWE_KEY_ALGORITHMS
-from litestar_jwtsession.jose.keys import JWK, KeyPair, _import_key
+from litestar_jwtsession.jose.keys import JWK, KeyPair, publishable_jwks
 from litestar_jwtsession.session.config import JWESessionConfig, JWSSessionConfig, SessionConfig
 
 if TYPE_CHECKING:
@@ -40,58 +34,6 @@ class JWKSet(TypedDict):
 
 KeySource = JWK | KeyPair | Mapping[str, Any]
 """One JWK, a :class:`~litestar_jwtsession.KeyPair`, or a JWK Set ``{"keys": [...]}``."""
-
-# Members a published JWK may carry: the public key material of its type, plus metadata.
-_PUBLIC_MEMBERS: dict[str, tuple[str, ...]] = {
-    "RSA": ("n", "e"),
-    "EC": ("crv", "x", "y"),
-    "OKP": ("crv", "x"),
-}
-_METADATA = ("kty", "alg", "kid", "use")
-_ENCRYPTION_ALGORITHMS = JWE_KEY_ALGORITHMS | JWE_CONTENT_ALGORITHMS
-
-
-def _describe(jwk: Mapping[str, Any]) -> str:
-    kid = jwk.get("kid")
-    return f"key {kid!r}" if isinstance(kid, str) else "a key without kid"
-
-
-def _public_member_dict(jwk: Any) -> JWK:
-    """The publishable form of one JWK; ``ValueError`` for anything that must not be published."""
-    if not isinstance(jwk, Mapping):
-        raise ValueError(f"a JWK must be a dict, got {type(jwk).__name__}")
-    kty = jwk.get("kty")
-    if kty == "oct":
-        raise ValueError(
-            f"refusing to publish {_describe(jwk)}: it is a symmetric (oct) key, and its 'k' member "
-            "is the secret itself; HS* sessions cannot be verified by other services without sharing it"
-        )
-    members = _PUBLIC_MEMBERS.get(kty) if isinstance(kty, str) else None
-    if members is None:
-        raise ValueError(f"refusing to publish {_describe(jwk)}: unsupported key type {kty!r}")
-    if jwk.get("alg") in _ENCRYPTION_ALGORITHMS or jwk.get("use") == "enc":
-        raise ValueError(
-            f"refusing to publish {_describe(jwk)}: it is an encryption key; publishing it would let "
-            "anyone seal tokens that the session accepts"
-        )
-    public: JWK = {name: jwk[name] for name in (*_METADATA, *members) if name in jwk}
-    # validate the public half (and that the private key, if given, was a well-formed key)
-    _import_key(dict(jwk))
-    _import_key(public)
-    return public
-
-
-def _flatten(source: Any) -> list[Any]:
-    if isinstance(source, KeyPair):
-        return list(source.public_jwks())
-    if isinstance(source, Mapping) and "keys" in source:
-        keys = source["keys"]
-        if not isinstance(keys, list):
-            raise ValueError("a JWK Set's 'keys' member must be a list")
-        return keys
-    if isinstance(source, Mapping):
-        return [source]
-    raise ValueError(f"expected a JWK dict, a KeyPair or a JWK Set, got {type(source).__name__}")
 
 
 def _config_sources(config: SessionConfig[Any]) -> list[KeySource]:
@@ -128,30 +70,14 @@ def public_jwk_set(
     """
     sources: list[Any] = []
     if keys is not None:
-        if isinstance(keys, KeyPair | Mapping):
-            sources.append(keys)
-        else:
-            sources.extend(keys)
+        sources.extend([keys] if isinstance(keys, KeyPair | Mapping) else keys)
     if config is not None:
         configs = [config] if isinstance(config, SessionConfig) else list(config)
         for item in configs:
             sources.extend(_config_sources(item))
-    published: list[JWK] = []
-    by_kid: dict[str, JWK] = {}
-    for source in sources:
-        for jwk in _flatten(source):
-            public = _public_member_dict(jwk)
-            if public in published:
-                continue
-            kid = public.get("kid")
-            if isinstance(kid, str):
-                if kid in by_kid:
-                    raise ValueError(f"two different keys share the kid {kid!r}")
-                by_kid[kid] = public
-            published.append(public)
-    if not published:
+    if not sources:
         raise ValueError("no key to publish: pass keys= or config=")
-    return {"keys": published}
+    return {"keys": publishable_jwks(sources)}
 
 
 def jwks_route(

@@ -15,9 +15,10 @@ from litestar.connection import Request  # noqa: TC002  # resolved at runtime by
 from litestar.di import Provide
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.spec import Components
-from litestar.plugins import InitPlugin, ReceiveRoutePlugin
+from litestar.plugins import CLIPluginProtocol, InitPlugin, ReceiveRoutePlugin
 
 from litestar_jwtsession.errors import StoreUnavailableError
+from litestar_jwtsession.integration.cli import add_jwtsession_group
 from litestar_jwtsession.integration.context import (
     SCOPE_KEY,
     hold_session_cookies,
@@ -36,6 +37,7 @@ from litestar_jwtsession.session.session import Session
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
 
+    from click import Group
     from litestar import Litestar
     from litestar.config.app import AppConfig
     from litestar.connection import ASGIConnection
@@ -49,7 +51,7 @@ if TYPE_CHECKING:
 __all__ = ("JWTSessionPlugin", "revoke_subject")
 
 
-class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
+class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin, CLIPluginProtocol):
     """Register JWT sessions on a Litestar app.
 
     .. code-block:: python
@@ -203,6 +205,11 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin):
             openapi_config.components = [*listed, Components(security_schemes=security_schemes(self.configs))]
             app_config.openapi_config = openapi_config
         return app_config
+
+    def on_cli_init(self, cli: Group) -> None:
+        """Add ``litestar jwtsession ...`` (jwks, inspect, keygen) working on this plugin's sessions
+        (see :mod:`litestar_jwtsession.integration.cli`)."""
+        add_jwtsession_group(cli, self.configs)
 
     def _store_unavailable(
         self, request: Request[Any, Any, Any], exc: StoreUnavailableError

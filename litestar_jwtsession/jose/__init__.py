@@ -26,6 +26,7 @@ from litestar_jwtsession.jose.keys import (
     generate_jwk,
     import_pem,
 )
+from litestar_jwtsession.jose.password_checks import PasswordKeyWarning
 
 __all__ = (
     "JWE_CONTENT_ALGORITHMS",
@@ -40,6 +41,7 @@ __all__ = (
     "JWECodec",
     "JWSCodec",
     "KeyPair",
+    "PasswordKeyWarning",
     "SessionError",
     "derive_jwk_from_password",
     "export_pem",

@@ -1,4 +1,5 @@
-"""JWK helpers: generation, PEM import/export, password derivation, and the key-pair container.
+"""JWK helpers: generation, PEM import/export, password derivation, public halves, and the key-pair
+container.
 
 JWKs are plain RFC 7517 dicts in the public API; joserfc key objects stay an implementation detail
 (imported once and cached, because an RSA private import costs ~36 ms).
@@ -7,6 +8,7 @@ JWKs are plain RFC 7517 dicts in the public API; joserfc key objects stay an imp
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -19,6 +21,8 @@ from joserfc.util import urlsafe_b64encode
 from litestar_jwtsession.jose.algorithms import (
     _KEY_SHAPES,
     _PBES2_MODELS,
+    JWE_CONTENT_ALGORITHMS,
+    JWE_KEY_ALGORITHMS,
     PBES2_ALGORITHMS,
     _check_fits,
     without_empty_key_ops,
@@ -31,6 +35,8 @@ __all__ = (
     "export_pem",
     "generate_jwk",
     "import_pem",
+    "public_jwk",
+    "publishable_jwks",
 )
 
 JWK = dict[str, Any]
@@ -77,7 +83,7 @@ class KeyPair:
     def public_jwks(self) -> list[JWK]:
         """The public half of every public key (or of ``private_key`` when there is none)."""
         sources = self.public_members() or ([] if self.private_key is None else [self.private_key])
-        return [_public_dict(_import_key(jwk)) for jwk in sources]
+        return [public_jwk(jwk) for jwk in sources]
 
 
 def _check_asymmetric(jwk: Any, what: str) -> None:
@@ -116,14 +122,7 @@ def _public_key(key: _Key) -> _Key:
     """The public half of an asymmetric key (a cached import of its public JWK)."""
     if isinstance(key, OctKey):
         raise ValueError("An oct key has no public half.")
-    return _import_key(_public_dict(key)) if key.is_private else key
-
-
-def _public_dict(key: _Key) -> JWK:
-    # A private key's ``key_ops`` (e.g. unjwt's ["sign"]) name the private half's operations; they
-    # do not describe the derived public half, whose use our codecs fix (verify / encrypt).
-    public = {name: value for name, value in key.as_dict(private=False).items() if name != "key_ops"}
-    return _ordered(public)
+    return _import_key(public_jwk(dict(key.as_dict(private=False)))) if key.is_private else key
 
 
 def _ordered(jwk: JWK) -> JWK:
@@ -157,7 +156,7 @@ def generate_jwk(alg: str, *, kid: str | None = None) -> JWK | KeyPair:
     private = _ordered(dict(key.as_dict(private=True)))
     if isinstance(key, OctKey):
         return private
-    return KeyPair(private_key=private, public_key=_public_dict(key))
+    return KeyPair(private_key=private, public_key=public_jwk(private))
 
 
 def import_pem(pem: str, alg: str, *, kid: str | None = None) -> JWK:
@@ -208,3 +207,99 @@ def derive_jwk_from_password(password: str | bytes, alg: str, *, salt: bytes, it
         raise ValueError("password must not be empty.")
     derived = model.compute_derived_key(secret, salt, iterations)
     return {"kty": "oct", "k": urlsafe_b64encode(derived).decode("ascii"), "alg": model.key_wrapping.name}
+
+
+# --------------------------------------------------------------------------- public halves
+
+# What a public JWK keeps: the public key material of its type, plus metadata. An allow-list, so
+# a private member of any name (``d``, ``p``, ``oth``, a vendor's) never survives. ``key_ops`` is
+# dropped too: a private key's (e.g. unjwt's ["sign"]) name the private half's operations.
+_PUBLIC_MEMBERS: dict[str, tuple[str, ...]] = {
+    "RSA": ("n", "e"),
+    "EC": ("crv", "x", "y"),
+    "OKP": ("crv", "x"),
+}
+_METADATA = ("kty", "alg", "kid", "use")
+_ENCRYPTION_ALGORITHMS = JWE_KEY_ALGORITHMS | JWE_CONTENT_ALGORITHMS
+
+
+def _describe(jwk: Mapping[str, Any]) -> str:
+    kid = jwk.get("kid")
+    return f"key {kid!r}" if isinstance(kid, str) else "a key without kid"
+
+
+def public_jwk(jwk: Mapping[str, Any]) -> JWK:
+    """The public half of one asymmetric JWK (private or public): its key type's public members
+    plus ``kty``, ``alg``, ``kid`` and ``use``, and nothing else.
+
+    Raises:
+        ValueError: for an oct (symmetric) key, whose ``k`` member *is* the secret, a key type
+            other than RSA, EC or OKP, or a malformed key.
+    """
+    if not isinstance(jwk, Mapping):
+        raise ValueError(f"A JWK must be a dict, got {type(jwk).__name__}.")
+    kty = jwk.get("kty")
+    if kty == "oct":
+        raise ValueError(
+            f"{_describe(jwk)} is a symmetric (oct) key: it has no public half, its 'k' member is the "
+            "secret itself"
+        )
+    members = _PUBLIC_MEMBERS.get(kty) if isinstance(kty, str) else None
+    if members is None:
+        raise ValueError(f"{_describe(jwk)} has an unsupported key type {kty!r}")
+    public = _ordered({name: jwk[name] for name in (*_METADATA, *members) if name in jwk})
+    # the given key must be well formed (not only the members kept), and so must the result
+    _import_key(dict(jwk))
+    _import_key(public)
+    return public
+
+
+def publishable_jwks(keys: Iterable[Any] | KeyPair | Mapping[str, Any]) -> list[JWK]:
+    """The public JWKs that let others verify signatures made with ``keys``, for a JWK Set.
+
+    ``keys`` is one JWK, a :class:`KeyPair`, a JWK Set ``{"keys": [...]}``, or an iterable of
+    those. Each key becomes its :func:`public_jwk`; identical keys are listed once.
+
+    Raises:
+        ValueError: for an oct key, an encryption key (a JWE ``alg`` or ``use: "enc"``: whoever
+            holds the public key of an encrypted session can mint tokens it accepts), a malformed
+            key, two different keys with the same ``kid``, or no key at all.
+    """
+    sources = [keys] if isinstance(keys, KeyPair | Mapping) else list(keys)
+    published: list[JWK] = []
+    by_kid: set[str] = set()
+    for source in sources:
+        for jwk in _flatten(source):
+            try:
+                public = public_jwk(jwk)
+            except ValueError as exc:
+                raise ValueError(f"refusing to publish: {exc}") from None
+            if public.get("alg") in _ENCRYPTION_ALGORITHMS or public.get("use") == "enc":
+                raise ValueError(
+                    f"refusing to publish {_describe(public)}: it is an encryption key; publishing it "
+                    "would let anyone seal tokens that the session accepts"
+                )
+            if public in published:
+                continue
+            kid = public.get("kid")
+            if isinstance(kid, str):
+                if kid in by_kid:
+                    raise ValueError(f"two different keys share the kid {kid!r}")
+                by_kid.add(kid)
+            published.append(public)
+    if not published:
+        raise ValueError("no key to publish")
+    return published
+
+
+def _flatten(source: Any) -> list[Any]:
+    if isinstance(source, KeyPair):
+        return source.public_members() or [source.private_key]
+    if isinstance(source, Mapping) and "keys" in source:
+        keys = source["keys"]
+        if not isinstance(keys, list):
+            raise ValueError("a JWK Set's 'keys' member must be a list")
+        return keys
+    if isinstance(source, Mapping):
+        return [source]
+    raise ValueError(f"expected a JWK dict, a KeyPair or a JWK Set, got {type(source).__name__}")

@@ -22,6 +22,7 @@ from litestar_jwtsession.jose.durations import Duration, parse_duration
 from litestar_jwtsession.jose.jwe import JWECodec
 from litestar_jwtsession.jose.jws import JWSCodec
 from litestar_jwtsession.jose.keys import JWK, KeyPair
+from litestar_jwtsession.jose.password_checks import warn_about_password_key
 from litestar_jwtsession.session.cookies import CookieOptions, CookieSpec
 from litestar_jwtsession.session.csrf import derive_csrf_secret
 from litestar_jwtsession.session.hooks import SessionHooks
@@ -300,6 +301,7 @@ class JWESessionConfig(SessionConfig[ClaimsT]):
         if self.pbes2_iterations < 1:
             raise ValueError("pbes2_iterations must be >= 1")
         key = self.key if isinstance(self.key, str) else _check_key(self.key)
+        warn_about_password_key(key, name=self.name)
         return JWECodec(
             key,
             alg=self.alg,

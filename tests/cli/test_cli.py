@@ -22,11 +22,12 @@ from litestar import Litestar
 from litestar_jwtsession import (
     JWESessionConfig,
     JWSSessionConfig,
+    JWTSessionCLIPlugin,
     KeyPair,
     export_pem,
     import_pem,
 )
-from litestar_jwtsession.cli import NOT_VERIFIED, JWTSessionCLIPlugin, cli, main
+from litestar_jwtsession.cli import NOT_VERIFIED, cli, main
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
@@ -307,7 +308,7 @@ def test_inspect_does_not_verify_a_forged_signature(es256: KeyPair) -> None:
 
 
 def test_inspect_jwe_shows_only_the_header(tmp_path: Path) -> None:
-    config = JWESessionConfig(key="a password", pbes2_iterations=1000)
+    config = JWESessionConfig(key="a password long enough", pbes2_iterations=1000)
     token = config.encode_token(claims(secret_claim="hidden"))
 
     result = run("inspect", "-", cwd=tmp_path, stdin=token + "\n")
@@ -361,6 +362,16 @@ def test_main_returns_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["keygen"]) == 2
 
 
+def test_python_dash_m_runs_it_without_a_warning() -> None:
+    # the package root imports the command module (for the Litestar CLI group): running a module
+    # that is already imported would make runpy warn and execute it a second time
+    result = run("--version", cwd=Path.cwd())
+
+    assert result.returncode == 0
+    assert result.stderr == ""
+    assert result.stdout.startswith("litestar-jwtsession, version")
+
+
 def test_version_is_the_package_metadata_version() -> None:
     import litestar_jwtsession
 
@@ -380,7 +391,9 @@ def test_cli_plugin_adds_the_group_to_litestar_cli() -> None:
     for plugin in app.plugins.cli:
         plugin.on_cli_init(root)
 
-    assert root.commands["jwtsession"] is cli
+    group = root.commands["jwtsession"]
+    assert isinstance(group, click.Group)
+    assert group.commands["keygen"] is cli.commands["keygen"]  # the standalone command's keygen
     result = CliRunner().invoke(root, ["jwtsession", "keygen", "--alg", "HS256"])
     assert result.exit_code == 0
     assert json.loads(result.stdout)["alg"] == "HS256"
@@ -389,7 +402,7 @@ def test_cli_plugin_adds_the_group_to_litestar_cli() -> None:
 def test_litestar_cli_runs_the_commands(tmp_path: Path) -> None:
     (tmp_path / "cli_app.py").write_text(
         "from litestar import Litestar\n"
-        "from litestar_jwtsession.cli import JWTSessionCLIPlugin\n"
+        "from litestar_jwtsession import JWTSessionCLIPlugin\n"
         "app = Litestar(plugins=[JWTSessionCLIPlugin()])\n"
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO_ROOT)])}

@@ -24,7 +24,7 @@ from litestar_jwtsession.jose import (
     generate_jwk,
     import_pem,
 )
-from litestar_jwtsession.jose.keys import _import_canonical, _import_key
+from litestar_jwtsession.jose.keys import _import_canonical, _import_key, public_jwk, publishable_jwks
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -227,7 +227,7 @@ def test_derive_jwk_from_password_is_the_pbes2_kek() -> None:
     segments = token.split(".")
     encrypted_key, iv, ciphertext, tag = (urlsafe_b64decode(s.encode()) for s in segments[1:])
     wrap = JWERegistry.algorithms["alg"][kek["alg"]]
-    cek = wrap.unwrap_cek(encrypted_key, urlsafe_b64decode(kek["k"].encode()))  # type: ignore[union-attr]
+    cek = wrap.unwrap_cek(encrypted_key, urlsafe_b64decode(kek["k"].encode()))
     plaintext = JWERegistry.algorithms["enc"]["A128GCM"].decrypt(
         ciphertext, tag, cek, iv, segments[0].encode()
     )
@@ -248,3 +248,46 @@ def test_derive_jwk_from_password_is_the_pbes2_kek() -> None:
 def test_derive_jwk_from_password_refuses(alg: str, salt: bytes, iterations: int, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         derive_jwk_from_password("pw", alg, salt=salt, iterations=iterations)
+
+
+# --------------------------------------------------------------------------- public halves
+
+
+def test_public_jwk_keeps_an_allow_list(pair_for: Callable[[str], KeyPair]) -> None:
+    for alg, members in (("RS256", {"n", "e"}), ("ES256", {"crv", "x", "y"}), ("EdDSA", {"crv", "x"})):
+        private = pair_for(alg).private_key
+        assert private is not None
+        noisy = {**private, "use": "sig", "key_ops": ["sign"], "ext": True, "x5u": "https://example.test"}
+        public = public_jwk(noisy)
+        assert set(public) == {"kty", "alg", "kid", "use", *members}
+        assert list(public)[:3] == ["kty", "alg", "kid"]
+        assert public == public_jwk(public)  # already public: unchanged
+
+
+def test_public_jwk_refuses_what_has_no_public_half(oct_for: Callable[[str], JWK]) -> None:
+    secret = oct_for("HS256")
+    with pytest.raises(ValueError, match="symmetric") as caught:
+        public_jwk(secret)
+    assert secret["k"] not in str(caught.value)
+    with pytest.raises(ValueError, match="unsupported key type"):
+        public_jwk({"kty": "XYZ"})
+    with pytest.raises(ValueError, match="Invalid JWK"):
+        public_jwk({"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA"})
+    with pytest.raises(ValueError, match="must be a dict"):
+        public_jwk(["not", "a", "key"])
+
+
+def test_publishable_jwks(pair_for: Callable[[str], KeyPair], oct_for: Callable[[str], JWK]) -> None:
+    es, rs = pair_for("ES256"), pair_for("RS256")
+    assert publishable_jwks(es) == [es.public_key]
+    assert publishable_jwks([es, {"keys": [rs.private_key, es.public_key]}]) == [es.public_key, rs.public_key]
+    with pytest.raises(ValueError, match="symmetric"):
+        publishable_jwks([es, oct_for("HS256")])
+    with pytest.raises(ValueError, match="encryption key"):
+        publishable_jwks(pair_for("RSA-OAEP-256"))
+    with pytest.raises(ValueError, match="encryption key"):
+        publishable_jwks({**es.public_key, "use": "enc"})
+    with pytest.raises(ValueError, match="share the kid"):
+        publishable_jwks([es, {**rs.public_key, "kid": es.public_key["kid"]}])
+    with pytest.raises(ValueError, match="no key"):
+        publishable_jwks([])

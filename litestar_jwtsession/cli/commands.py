@@ -1,15 +1,5 @@
-"""The ``litestar-jwtsession`` command: generate keys, publish their public JWK Set, inspect tokens.
-
-.. code-block:: text
-
-    litestar-jwtsession keygen --alg ES256 --out access.jwk      # private JWK, file mode 0600
-    litestar-jwtsession keygen --alg RS256 --format pem -o a.pem  # PKCS#8 PEM
-    litestar-jwtsession jwks access.jwk                           # public JWK Set on stdout
-    litestar-jwtsession inspect eyJhbGciOi...                     # header (+ unverified payload)
-
-Also runnable as ``python -m litestar_jwtsession.cli``. :class:`JWTSessionCLIPlugin` adds the same
-commands to Litestar's own CLI as ``litestar jwtsession ...``.
-"""
+"""The commands of ``litestar-jwtsession`` (keygen, jwks, inspect) and the helpers they share with
+the Litestar CLI group (:mod:`litestar_jwtsession.integration.cli`)."""
 
 from __future__ import annotations
 
@@ -24,15 +14,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from litestar.plugins import CLIPlugin
 
-from litestar_jwtsession.integration.jwks import public_jwk_set
-from litestar_jwtsession.jose.keys import KeyPair, export_pem, generate_jwk, import_pem
+from litestar_jwtsession.jose import SessionError
+from litestar_jwtsession.jose.headers import parse_protected_header
+from litestar_jwtsession.jose.keys import KeyPair, export_pem, generate_jwk, import_pem, publishable_jwks
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ("JWTSessionCLIPlugin", "cli", "main")
+__all__ = (
+    "NOT_VERIFIED",
+    "clean_token",
+    "cli",
+    "dumps",
+    "keygen",
+    "main",
+    "times",
+    "token_header",
+    "unverified_payload",
+)
 
 PROG_NAME = "litestar-jwtsession"
 NOT_VERIFIED = "NOT VERIFIED: the signature was not checked; do not trust these claims"
@@ -104,7 +104,8 @@ def _read_keys(path: Path, *, alg: str | None, kid: str | None) -> list[Any]:
     raise click.ClickException(f"{path}: expected a JWK, a list of JWKs or a JWK Set")
 
 
-def _dumps(value: Any) -> str:
+def dumps(value: Any) -> str:
+    """``value`` as indented JSON, non-ASCII characters kept."""
     return json.dumps(value, indent=_JSON_INDENT, ensure_ascii=False)
 
 
@@ -118,15 +119,25 @@ def _b64decode(segment: str, what: str) -> bytes:
         raise click.ClickException(f"the {what} is not base64url") from None
 
 
-def _json_segment(segment: str, what: str) -> Any:
-    raw = _b64decode(segment, what)
+def clean_token(token: str) -> str:
+    """``token`` as pasted: surrounding blanks and a ``Bearer `` prefix dropped."""
+    token = token.strip()
+    if token.startswith("Bearer "):
+        token = token[7:].strip()
+    return token
+
+
+def token_header(token: str) -> tuple[str, dict[str, Any]]:
+    """The kind (``"JWS"`` or ``"JWE"``) and the unverified protected header of ``token``."""
     try:
-        return json.loads(raw)
-    except ValueError:
-        raise click.ClickException(f"the {what} is not JSON") from None
+        header = parse_protected_header(token)
+    except SessionError as exc:
+        raise click.ClickException(f"not a token this library reads: {exc.message} ({exc.code})") from None
+    return ("JWE" if token.count(".") == 4 else "JWS"), header
 
 
-def _times(payload: dict[str, Any], now: float) -> list[str]:
+def times(payload: dict[str, Any], now: float) -> list[str]:
+    """``iat``, ``nbf`` and ``exp`` of ``payload`` as dates, each a line of text."""
     lines = []
     for claim in ("iat", "nbf", "exp"):
         value = payload.get(claim)
@@ -145,31 +156,25 @@ def _times(payload: dict[str, Any], now: float) -> list[str]:
     return lines
 
 
-def _inspect(token: str, now: float) -> dict[str, Any]:
-    token = token.strip()
-    if token.startswith("Bearer "):
-        token = token[7:].strip()
-    segments = token.split(".")
-    if len(segments) not in (3, 5):
-        raise click.ClickException(
-            "not a compact token: a JWS has 3 dot-separated segments and a JWE 5, "
-            f"this one has {len(segments)}"
-        )
-    header = _json_segment(segments[0], "protected header")
-    if not isinstance(header, dict):
-        raise click.ClickException("the protected header is not a JSON object")
-    if len(segments) == 5:
-        return {"type": "JWE", "verified": False, "header": header}
-    result: dict[str, Any] = {"type": "JWS", "verified": False, "header": header}
-    if header.get("b64") is False:
-        result["payload"] = segments[1]  # RFC 7797 unencoded payload, shown as is
-        return result
-    raw = _b64decode(segments[1], "payload")
-    try:
-        result["payload"] = json.loads(raw)
-    except ValueError:
-        result["payload"] = raw.decode("utf-8", errors="replace")
+def _inspect(token: str) -> dict[str, Any]:
+    token = clean_token(token)
+    kind, header = token_header(token)
+    result: dict[str, Any] = {"type": kind, "verified": False, "header": header}
+    if kind == "JWS":
+        result["payload"] = unverified_payload(token, header)
     return result
+
+
+def unverified_payload(token: str, header: dict[str, Any]) -> Any:
+    """The payload of the JWS ``token``, NOT verified: JSON if it is, else text."""
+    segment = token.split(".")[1]
+    if header.get("b64") is False:
+        return segment  # RFC 7797 unencoded payload, shown as is
+    raw = _b64decode(segment, "payload")
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):  # RecursionError: hostile nesting
+        return raw.decode("utf-8", errors="replace")
 
 
 def _render(report: dict[str, Any], now: float) -> str:
@@ -179,7 +184,7 @@ def _render(report: dict[str, Any], now: float) -> str:
         lines.append("JWE (encrypted) token")
     else:
         lines.append("JWS (signed) token")
-    lines += ["", "Protected header (NOT VERIFIED):", _dumps(header)]
+    lines += ["", "Protected header (NOT VERIFIED):", dumps(header)]
     if report["type"] == "JWE":
         lines += [
             "",
@@ -188,11 +193,9 @@ def _render(report: dict[str, Any], now: float) -> str:
         ]
         return "\n".join(lines)
     payload = report["payload"]
-    lines += ["", f"Payload ({NOT_VERIFIED}):", _dumps(payload)]
-    if isinstance(payload, dict):
-        times = _times(payload, now)
-        if times:
-            lines += ["", "Times (from the unverified payload):", *times]
+    lines += ["", f"Payload ({NOT_VERIFIED}):", dumps(payload)]
+    if isinstance(payload, dict) and (dates := times(payload, now)):
+        lines += ["", "Times (from the unverified payload):", *dates]
     return "\n".join(lines)
 
 
@@ -241,7 +244,7 @@ def keygen(alg: str, kid: str | None, output_format: str, out: Path | None, forc
             )
         text = export_pem(private)
     else:
-        text = _dumps(private) + "\n"
+        text = dumps(private) + "\n"
     if out is None:
         click.echo(text, nl=False)
         return
@@ -271,10 +274,10 @@ def jwks(files: tuple[Path, ...], alg: str | None, kid: str | None) -> None:
     for path in files:
         keys.extend(_read_keys(path, alg=alg, kid=kid))
     try:
-        key_set = public_jwk_set(keys)
+        key_set = {"keys": publishable_jwks(keys)}
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(_dumps(key_set))
+    click.echo(dumps(key_set))
 
 
 @cli.command(name="inspect")
@@ -289,32 +292,16 @@ def inspect_token(token: str, as_json: bool) -> None:
     if token == "-":
         token = sys.stdin.read()
     now = datetime.now(UTC).timestamp()
-    report = _inspect(token, now)
+    report = _inspect(token)
     if as_json:
         if report["type"] == "JWS":
             report["note"] = NOT_VERIFIED
-        click.echo(_dumps(report))
+        click.echo(dumps(report))
     else:
         click.echo(_render(report, now))
 
 
 # --------------------------------------------------------------------------- entry points
-
-_GROUP = cli
-
-
-class JWTSessionCLIPlugin(CLIPlugin):
-    """Adds the commands to Litestar's CLI as ``litestar jwtsession keygen|jwks|inspect``.
-
-    .. code-block:: python
-
-        app = Litestar(..., plugins=[JWTSessionPlugin(...), JWTSessionCLIPlugin()])
-    """
-
-    __slots__ = ()
-
-    def on_cli_init(self, cli: click.Group) -> None:
-        cli.add_command(_GROUP, "jwtsession")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -325,7 +312,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
