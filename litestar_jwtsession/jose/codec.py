@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, Literal, NamedTuple
 
 import msgspec
 from joserfc.errors import (
@@ -20,12 +20,12 @@ from joserfc.errors import (
     UnsupportedKeyUseError,
 )
 from joserfc.jwk import KeySet
-from joserfc.util import urlsafe_b64decode
 
 from litestar_jwtsession.errors import ErrorCode, SessionError, safe_text
 from litestar_jwtsession.jose.cache import VerifiedTokenCache
 from litestar_jwtsession.jose.claims import ClaimRules, validate_claims
-from litestar_jwtsession.jose.keys import _KEY_CLASSES, JWK, _Key
+from litestar_jwtsession.jose.headers import parse_protected_header
+from litestar_jwtsession.jose.keys import JWK, KEY_CLASSES, Key
 
 __all__ = (
     "CTY",
@@ -44,15 +44,16 @@ CTY = "application/json"
 class KeySlot(NamedTuple):
     """One usable key with the ``alg`` (and, for JWE, ``enc``) values it accepts."""
 
-    key: _Key
+    key: Key
     algs: frozenset[str]
     encs: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
 class ErrorMapping:
-    name: str
-    segments: int
+    """How a codec names its tokens and maps failures to error codes."""
+
+    name: Literal["JWS", "JWE"]
     uses_enc: bool
     invalid: ErrorCode
     failed: ErrorCode
@@ -95,7 +96,7 @@ def key_list(key: Any) -> list[Any]:
     """The candidate keys in a key-lookup result: a JWK, a list, a JWK Set or joserfc keys."""
     if isinstance(key, KeySet):
         return list(key.keys)
-    if isinstance(key, _KEY_CLASSES):
+    if isinstance(key, KEY_CLASSES):
         return [key]
     if isinstance(key, dict):
         members = key.get("keys", [key])
@@ -110,20 +111,6 @@ def single_alg(algs: frozenset[str], what: str) -> str:
     if len(algs) != 1:
         raise ValueError(f"The key allows several {what} algorithms {sorted(algs)}: pass alg= to pick one.")
     return next(iter(algs))
-
-
-def _json_object_type(depth: int) -> Any:
-    """The msgspec type of a JSON object whose arrays and objects nest at most ``depth`` levels."""
-    value: Any = str | int | float | bool | None
-    for _ in range(depth - 1):
-        value = str | int | float | bool | None | list[value] | dict[str, value]
-    return dict[str, value]
-
-
-# A protected header nests little (a JWK in ``jwk``/``epk``: 4 levels with RSA ``oth``). Decoding
-# into a type of bounded depth refuses hostile nesting in C, before it can exhaust the stack.
-_HEADER_DEPTH = 8
-_HEADER_DECODER = msgspec.json.Decoder(_json_object_type(_HEADER_DEPTH))
 
 
 class Codec:
@@ -155,27 +142,7 @@ class Codec:
 
     def header(self, token: str) -> dict[str, Any]:
         """The token's protected header, unverified (for key-lookup hooks)."""
-        codes = self._codes
-        if not isinstance(token, str):
-            raise SessionError(codes.invalid, f"{codes.name} must be a string")
-        if len(token) > self._max_token_size:
-            raise SessionError(ErrorCode.TOKEN_TOO_LARGE, f"token exceeds {self._max_token_size} characters")
-        parts = token.split(".")
-        if len(parts) != codes.segments:
-            raise SessionError(codes.invalid, f"Invalid {codes.name}: must contain {codes.segments} segments")
-        try:
-            header: dict[str, Any] = _HEADER_DECODER.decode(urlsafe_b64decode(parts[0].encode("ascii")))
-        except msgspec.ValidationError as exc:
-            raise SessionError(
-                codes.invalid,
-                f"Invalid {codes.name}: protected header must be a JSON object nesting at most "
-                f"{_HEADER_DEPTH} levels ({safe_text(exc)})",
-            ) from exc
-        # binascii, msgspec and unicode errors are all ValueErrors; RecursionError only if the
-        # stack was nearly exhausted already
-        except (ValueError, RecursionError) as exc:
-            raise SessionError(codes.invalid, f"Invalid {codes.name}: unreadable protected header") from exc
-        return header
+        return parse_protected_header(token, self._codes.name, max_token_size=self._max_token_size)
 
     def decode(self, token: str, *, now: float, key: Any = None) -> dict[str, Any]:
         """Verify or decrypt ``token`` and validate its claims at ``now`` (seconds).
@@ -263,13 +230,13 @@ class Codec:
         assert failure is not None  # candidates is never empty
         raise failure
 
-    def _open_with(self, token: str, header: dict[str, Any], key: _Key) -> bytes:
+    def _open_with(self, token: str, header: dict[str, Any], key: Key) -> bytes:
         raise NotImplementedError
 
     def _lookup_slots(self, key: Any) -> tuple[KeySlot, ...]:
         raise NotImplementedError
 
-    def _new_header(self, key: _Key, alg: str) -> dict[str, Any]:
+    def _new_header(self, key: Key, alg: str) -> dict[str, Any]:
         # a fresh dict per token: joserfc writes p2s/epk/iv/tag into the header it is given
         header: dict[str, Any] = {"kid": key.kid} if key.kid else {}
         header.update(typ=self._rules.typ, cty=CTY, alg=alg)

@@ -26,7 +26,7 @@ from litestar_jwtsession.jose.algorithms import (
 )
 from litestar_jwtsession.jose.claims import DEFAULT_RULES, ClaimRules
 from litestar_jwtsession.jose.codec import Codec, ErrorMapping, KeySlot
-from litestar_jwtsession.jose.keys import JWK, KeyPair, _import_key, _Key, _public_key
+from litestar_jwtsession.jose.keys import JWK, Key, KeyPair, import_key, public_key
 from litestar_jwtsession.jose.pbes2 import DerivationPool
 
 if TYPE_CHECKING:
@@ -42,7 +42,6 @@ _DEFAULT_PBES2 = "PBES2-HS256+A128KW"  # unjwt's default for password keys
 
 JWE_ERRORS = ErrorMapping(
     "JWE",
-    5,
     True,
     ErrorCode.JWE_INVALID,
     ErrorCode.JWE_DECRYPTION_FAILED,
@@ -131,7 +130,7 @@ class JWECodec(Codec):
             write = self._slot(sealer)
             self._slots = tuple(self._opener_slot(item) for item in openers)
             self._write_alg = codec.single_alg(write.algs, "JWE")
-        self._sealer = write.key if isinstance(write.key, OctKey) else _public_key(write.key)
+        self._sealer = write.key if isinstance(write.key, OctKey) else public_key(write.key)
         self._write_enc = enc or (next(iter(write.encs)) if len(write.encs) == 1 else _DEFAULT_ENC)
 
     @property
@@ -152,7 +151,7 @@ class JWECodec(Codec):
     def _slot(self, item: Any) -> KeySlot:
         # the shape check runs on the dict first: importing a too-short oct key would only warn
         allowed = jwe_allowed_algorithms(item, alg=self._pinned_alg, enc=self._pinned_enc)
-        key = _password_key(item) if isinstance(item, str) else _import_key(item)
+        key = _password_key(item) if isinstance(item, str) else import_key(item)
         return KeySlot(key, allowed.algs, allowed.encs)
 
     def _opener_slot(self, item: Any) -> KeySlot:
@@ -199,7 +198,7 @@ class JWECodec(Codec):
         attempt = partial(self.decode, token, now=now, key=key)
         return await self.derivations.run(attempt, refusable=refusable)
 
-    def _open_with(self, token: str, header: dict[str, Any], key: _Key) -> bytes:
+    def _open_with(self, token: str, header: dict[str, Any], key: Key) -> bytes:
         # the registry allows only this token's alg/enc and, for PBES2, only the configured p2c
         # range, which joserfc checks before it derives anything
         registry = _jwe_registry_for(header["alg"], header["enc"], self._p2c_range)

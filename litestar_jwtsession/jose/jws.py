@@ -22,7 +22,7 @@ from litestar_jwtsession.jose.algorithms import (
 )
 from litestar_jwtsession.jose.claims import DEFAULT_RULES, ClaimRules
 from litestar_jwtsession.jose.codec import Codec, ErrorMapping, KeySlot
-from litestar_jwtsession.jose.keys import JWK, KeyPair, _import_key, _Key, _public_key
+from litestar_jwtsession.jose.keys import JWK, Key, KeyPair, import_key, public_key
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -33,7 +33,6 @@ __all__ = ("JWSCodec",)
 
 JWS_ERRORS = ErrorMapping(
     "JWS",
-    3,
     False,
     ErrorCode.JWS_INVALID,
     ErrorCode.JWS_SIGNATURE_INVALID,
@@ -84,11 +83,11 @@ class JWSCodec(Codec):
         self._pinned = alg
         signer, verifiers = _jws_items(key)
         self._slots = tuple(self._slot(item) for item in verifiers)
-        self._signer: _Key | None = None
+        self._signer: Key | None = None
         self._write_alg: str | None = None
         if signer is not None:
             self._write_alg = codec.single_alg(jws_allowed_algorithms(signer, alg=alg), "JWS")
-            self._signer = _import_key(signer)
+            self._signer = import_key(signer)
 
     @property
     def write_alg(self) -> str | None:
@@ -98,8 +97,8 @@ class JWSCodec(Codec):
     def _slot(self, item: Any) -> KeySlot:
         # the shape check runs on the dict first: importing a too-short oct key would only warn
         algs = jws_allowed_algorithms(item, alg=self._pinned)
-        key = _import_key(item)
-        return KeySlot(key if isinstance(key, OctKey) else _public_key(key), algs)
+        key = import_key(item)
+        return KeySlot(key if isinstance(key, OctKey) else public_key(key), algs)
 
     def sign(self, claims: Mapping[str, Any]) -> str:
         """A compact JWS of ``claims`` with unjwt's header ``{kid?, typ, cty, alg}``."""
@@ -119,7 +118,7 @@ class JWSCodec(Codec):
             ) from exc
         return self._checked_output(token)
 
-    def _open_with(self, token: str, header: dict[str, Any], key: _Key) -> bytes:
+    def _open_with(self, token: str, header: dict[str, Any], key: Key) -> bytes:
         return jws.deserialize_compact(token, key, registry=_jws_registry_for(header["alg"])).payload
 
     def _lookup_slots(self, key: Any) -> tuple[KeySlot, ...]:

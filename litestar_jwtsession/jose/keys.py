@@ -30,20 +30,25 @@ from litestar_jwtsession.jose.algorithms import (
 
 __all__ = (
     "JWK",
+    "KEY_CLASSES",
+    "Key",
     "KeyPair",
     "derive_jwk_from_password",
     "export_pem",
     "generate_jwk",
+    "import_key",
     "import_pem",
     "public_jwk",
+    "public_key",
     "publishable_jwks",
 )
 
 JWK = dict[str, Any]
 """A JSON Web Key as a plain dict (RFC 7517)."""
 
-_Key = OctKey | RSAKey | ECKey | OKPKey
-_KEY_CLASSES = (OctKey, RSAKey, ECKey, OKPKey)
+Key = OctKey | RSAKey | ECKey | OKPKey
+"""A joserfc key object (what the codecs work with)."""
+KEY_CLASSES = (OctKey, RSAKey, ECKey, OKPKey)
 _ASYMMETRIC = frozenset({"RSA", "EC", "OKP"})
 
 
@@ -96,9 +101,9 @@ def _check_asymmetric(jwk: Any, what: str) -> None:
 # --------------------------------------------------------------------------- import cache
 
 
-def _import_key(value: JWK | _Key) -> _Key:
+def import_key(value: JWK | Key) -> Key:
     """A joserfc key for ``value`` (passed through if it already is one); ``ValueError`` if invalid."""
-    if isinstance(value, _KEY_CLASSES):
+    if isinstance(value, KEY_CLASSES):
         return value
     if not isinstance(value, dict):
         raise ValueError(f"A JWK must be a dict, got {type(value).__name__}.")
@@ -111,18 +116,18 @@ def _import_key(value: JWK | _Key) -> _Key:
 
 
 @lru_cache(maxsize=256)
-def _import_canonical(canonical: str) -> _Key:
+def _import_canonical(canonical: str) -> Key:
     try:
         return JWKRegistry.import_key(json.loads(canonical))
     except (JoseError, ValueError, TypeError, KeyError, AttributeError) as exc:
         raise ValueError(f"Invalid JWK: {exc}") from exc
 
 
-def _public_key(key: _Key) -> _Key:
+def public_key(key: Key) -> Key:
     """The public half of an asymmetric key (a cached import of its public JWK)."""
     if isinstance(key, OctKey):
         raise ValueError("An oct key has no public half.")
-    return _import_key(public_jwk(dict(key.as_dict(private=False)))) if key.is_private else key
+    return import_key(public_jwk(dict(key.as_dict(private=False)))) if key.is_private else key
 
 
 def _ordered(jwk: JWK) -> JWK:
@@ -173,7 +178,7 @@ def import_pem(pem: str, alg: str, *, kid: str | None = None) -> JWK:
     return jwk
 
 
-def _load_pem(data: bytes, key_types: tuple[str, ...]) -> _Key:
+def _load_pem(data: bytes, key_types: tuple[str, ...]) -> Key:
     for kty in key_types:
         try:
             return JWKRegistry.import_key(data, kty)
@@ -184,7 +189,7 @@ def _load_pem(data: bytes, key_types: tuple[str, ...]) -> _Key:
 
 def export_pem(jwk: JWK) -> str:
     """PEM text for ``jwk``: PKCS#8 for a private key, SubjectPublicKeyInfo for a public one."""
-    key = _import_key(jwk)
+    key = import_key(jwk)
     if isinstance(key, OctKey):
         raise ValueError("oct keys have no PEM form.")
     return key.as_pem(private=key.is_private).decode("ascii")
@@ -249,8 +254,8 @@ def public_jwk(jwk: Mapping[str, Any]) -> JWK:
         raise ValueError(f"{_describe(jwk)} has an unsupported key type {kty!r}")
     public = _ordered({name: jwk[name] for name in (*_METADATA, *members) if name in jwk})
     # the given key must be well formed (not only the members kept), and so must the result
-    _import_key(dict(jwk))
-    _import_key(public)
+    import_key(dict(jwk))
+    import_key(public)
     return public
 
 

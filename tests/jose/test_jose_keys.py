@@ -24,7 +24,7 @@ from litestar_jwtsession.jose import (
     generate_jwk,
     import_pem,
 )
-from litestar_jwtsession.jose.keys import _import_canonical, _import_key, public_jwk, publishable_jwks
+from litestar_jwtsession.jose.keys import _import_canonical, import_key, public_jwk, publishable_jwks
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -137,10 +137,10 @@ def test_public_jwks(pair_for: Callable[[str], KeyPair]) -> None:
 def test_import_cache_is_bounded_and_shared(pair_for: Callable[[str], KeyPair]) -> None:
     private = pair_for("RS256").private_key
     assert isinstance(private, dict)
-    assert _import_key(private) is _import_key(dict(reversed(list(private.items()))))
+    assert import_key(private) is import_key(dict(reversed(list(private.items()))))
     assert _import_canonical.cache_info().maxsize == 256
     with pytest.raises(ValueError, match="Invalid JWK"):
-        _import_key({"kty": "RSA", "n": "AQAB"})
+        import_key({"kty": "RSA", "n": "AQAB"})
 
 
 @pytest.mark.parametrize("alg", ["RS256", "PS384", "RSA-OAEP-256", "ES256", "ES512", "EdDSA", "ECDH-ES"])

@@ -16,7 +16,7 @@ import pytest
 from joserfc import jwe
 from litestar.testing import TestClient
 
-import litestar_jwtsession.jose.codec as codec_module
+import litestar_jwtsession.jose.headers as headers_module
 from litestar_jwtsession import JWESessionConfig, JWSSessionConfig, generate_jwk
 from litestar_jwtsession.jose.algorithms import _PBES2Algorithm
 from litestar_jwtsession.jose.pbes2 import KEK_CACHE
@@ -112,13 +112,13 @@ def test_oversized_tokens_are_refused_before_any_decoding(
     client: TestClient[Any], monkeypatch: pytest.MonkeyPatch, transport: str, size: int
 ) -> None:
     decoded: list[int] = []
-    original = codec_module.urlsafe_b64decode
+    original = headers_module.urlsafe_b64decode
 
     def counting(data: bytes) -> bytes:
         decoded.append(len(data))
         return original(data)
 
-    monkeypatch.setattr(codec_module, "urlsafe_b64decode", counting)
+    monkeypatch.setattr(headers_module, "urlsafe_b64decode", counting)
     token = forge_jws(claims(), HS256)
     huge = (token + "." + "A" * size)[: max(size, len(token) + 1)]
     if transport == "header":
