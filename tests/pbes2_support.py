@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from litestar_jwtsession.jose.algorithms import _PBES2Algorithm
+from litestar_jwtsession.jose.registries import _PBES2Algorithm
 
 __all__ = ("Derivations", "derivations")
 

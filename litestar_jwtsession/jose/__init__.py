@@ -10,9 +10,7 @@ from litestar_jwtsession.jose.algorithms import (
     PBES2_ALGORITHMS,
     JWEAllowList,
     jwe_allowed_algorithms,
-    jwe_registry,
     jws_allowed_algorithms,
-    jws_registry,
 )
 from litestar_jwtsession.jose.claims import ClaimRules, validate_claims
 from litestar_jwtsession.jose.durations import Duration, parse_duration
@@ -27,6 +25,7 @@ from litestar_jwtsession.jose.keys import (
     import_pem,
 )
 from litestar_jwtsession.jose.password_checks import PasswordKeyWarning
+from litestar_jwtsession.jose.registries import jwe_registry, jws_registry
 
 __all__ = (
     "JWE_CONTENT_ALGORITHMS",

@@ -22,12 +22,12 @@ from litestar_jwtsession.jose.algorithms import (
     JWE_KEY_ALGORITHMS,
     PBES2_ALGORITHMS,
     jwe_allowed_algorithms,
-    jwe_registry,
 )
 from litestar_jwtsession.jose.claims import DEFAULT_RULES, ClaimRules
 from litestar_jwtsession.jose.codec import Codec, ErrorMapping, KeySlot
 from litestar_jwtsession.jose.keys import JWK, Key, KeyPair, import_key, public_key
 from litestar_jwtsession.jose.pbes2 import DerivationPool
+from litestar_jwtsession.jose.registries import jwe_registry
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -18,11 +18,11 @@ from litestar_jwtsession.jose import codec
 from litestar_jwtsession.jose.algorithms import (
     JWS_ALGORITHMS,
     jws_allowed_algorithms,
-    jws_registry,
 )
 from litestar_jwtsession.jose.claims import DEFAULT_RULES, ClaimRules
 from litestar_jwtsession.jose.codec import Codec, ErrorMapping, KeySlot
 from litestar_jwtsession.jose.keys import JWK, Key, KeyPair, import_key, public_key
+from litestar_jwtsession.jose.registries import jws_registry
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

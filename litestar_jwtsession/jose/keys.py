@@ -20,13 +20,13 @@ from joserfc.util import urlsafe_b64encode
 
 from litestar_jwtsession.jose.algorithms import (
     _KEY_SHAPES,
-    _PBES2_MODELS,
     JWE_CONTENT_ALGORITHMS,
     JWE_KEY_ALGORITHMS,
+    KEY_CLASSES,
     PBES2_ALGORITHMS,
     _check_fits,
-    without_empty_key_ops,
 )
+from litestar_jwtsession.jose.registries import PBES2_MODELS, without_empty_key_ops
 
 __all__ = (
     "JWK",
@@ -48,7 +48,6 @@ JWK = dict[str, Any]
 
 Key = OctKey | RSAKey | ECKey | OKPKey
 """A joserfc key object (what the codecs work with)."""
-KEY_CLASSES = (OctKey, RSAKey, ECKey, OKPKey)
 _ASYMMETRIC = frozenset({"RSA", "EC", "OKP"})
 
 
@@ -200,7 +199,7 @@ def derive_jwk_from_password(password: str | bytes, alg: str, *, salt: bytes, it
 
     PBKDF2 runs over the RFC 7518 salt ``UTF8(alg) || 0x00 || salt``, exactly as joserfc does.
     """
-    model = _PBES2_MODELS.get(alg)
+    model = PBES2_MODELS.get(alg)
     if model is None:
         raise ValueError(f"{alg!r} is not a PBES2 algorithm ({', '.join(sorted(PBES2_ALGORITHMS))}).")
     if not isinstance(salt, bytes) or len(salt) < 8:

@@ -26,7 +26,7 @@ from joserfc.util import urlsafe_b64decode
 
 from litestar_jwtsession import ErrorCode, KeyPair, SessionError, generate_jwk
 from litestar_jwtsession.jose import JWECodec, JWSCodec
-from litestar_jwtsession.jose.algorithms import without_empty_key_ops
+from litestar_jwtsession.jose.registries import without_empty_key_ops
 
 ECDH_ALGS = ("ECDH-ES", "ECDH-ES+A128KW", "ECDH-ES+A256KW")
 CURVES = {"EC": "P-256", "OKP": "X25519"}

@@ -21,7 +21,7 @@ from litestar_jwtsession.jose import (
     jws_allowed_algorithms,
     jws_registry,
 )
-from litestar_jwtsession.jose.algorithms import _EdDSAAlgorithm, _PBES2Algorithm
+from litestar_jwtsession.jose.registries import _EdDSAAlgorithm, _PBES2Algorithm
 
 if TYPE_CHECKING:
     from collections.abc import Callable

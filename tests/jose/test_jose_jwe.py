@@ -20,8 +20,8 @@ from litestar_jwtsession.jose import (
     generate_jwk,
     jwe_registry,
 )
-from litestar_jwtsession.jose.algorithms import _PBES2Algorithm
 from litestar_jwtsession.jose.pbes2 import KEK_CACHE
+from litestar_jwtsession.jose.registries import _PBES2Algorithm
 
 if TYPE_CHECKING:
     from collections.abc import Callable

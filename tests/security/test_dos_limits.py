@@ -18,8 +18,8 @@ from litestar.testing import TestClient
 
 import litestar_jwtsession.jose.headers as headers_module
 from litestar_jwtsession import JWESessionConfig, JWSSessionConfig, generate_jwk
-from litestar_jwtsession.jose.algorithms import _PBES2Algorithm
 from litestar_jwtsession.jose.pbes2 import KEK_CACHE
+from litestar_jwtsession.jose.registries import _PBES2Algorithm
 from litestar_jwtsession.session import cookies as cookies_module
 from litestar_jwtsession.session.cookies import MAX_CHUNKS, MAX_COOKIE_HEADER_SIZE, parse_cookie_value
 from tests.helpers import Recorder, b64url, forge_jwe, forge_jws, joserfc_key, make_client, send, token_header
