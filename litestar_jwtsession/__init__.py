@@ -27,16 +27,8 @@ from litestar_jwtsession.integration.guards import (
 from litestar_jwtsession.integration.jwks import jwks_route, public_jwk_set
 from litestar_jwtsession.integration.plugin import JWTSessionPlugin, revoke_subject
 from litestar_jwtsession.integration.stores import LitestarSessionStore
-from litestar_jwtsession.jose import (
-    JWK,
-    KeyPair,
-    derive_jwk_from_password,
-    export_pem,
-    generate_jwk,
-    import_pem,
-    parse_duration,
-)
-from litestar_jwtsession.jose.password_checks import PasswordKeyWarning
+from litestar_jwtsession.jose import JWK, KeyPair, PasswordKeyWarning, parse_duration
+from litestar_jwtsession.jose.keys import derive_jwk_from_password, export_pem, generate_jwk, import_pem
 from litestar_jwtsession.session.claims import SessionClaims, SessionSnapshot
 from litestar_jwtsession.session.config import CookieOptions, JWESessionConfig, JWSSessionConfig
 from litestar_jwtsession.session.hooks import HookEvent, SessionHooks

@@ -9,7 +9,14 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-__all__ = ("ConfigurationError", "ErrorCode", "SessionError", "StoreUnavailableError", "safe_text")
+__all__ = (
+    "ConfigurationError",
+    "ErrorCode",
+    "SessionError",
+    "StoreUnavailableError",
+    "check_count",
+    "safe_text",
+)
 
 
 class ConfigurationError(ValueError):
@@ -99,3 +106,12 @@ def safe_text(value: object, *, quote: bool = False, limit: int = 256) -> str:
     if text.isprintable():
         return text
     return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+
+
+def check_count(value: object, what: str, *, minimum: int) -> int:
+    """``value`` if it is a whole number (not a bool) of at least ``minimum``; ``ValueError``
+    naming ``what`` otherwise (a size, a count of workers, a queue length)."""
+    if type(value) is not int or value < minimum:
+        kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ValueError(f"{what} must be {kind}.")
+    return value

@@ -15,7 +15,7 @@ whatever that is, when the schema is built.
 from __future__ import annotations
 
 from itertools import product
-from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias
 
 from litestar.enums import MediaType
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
@@ -77,11 +77,8 @@ def security_schemes(configs: Iterable[_Config]) -> dict[str, SecurityScheme | R
     for config in configs:
         kind = "a signed JWT (JWS)" if config.kind == "jws" else "an encrypted JWT (JWE)"
         if config.cookie_spec is not None:
-            schemes[f"{config.name}_cookie"] = SecurityScheme(
-                type="apiKey",
-                name=config.name,
-                security_scheme_in="cookie",
-                description=f"Session {config.name!r}: {kind} in a cookie (long ones chunked)",
+            schemes[f"{config.name}_cookie"] = _api_key(
+                config.name, "cookie", f"Session {config.name!r}: {kind} in a cookie (long ones chunked)"
             )
         if config.header_name == "authorization":
             schemes[f"{config.name}_header"] = SecurityScheme(
@@ -91,13 +88,16 @@ def security_schemes(configs: Iterable[_Config]) -> dict[str, SecurityScheme | R
                 description=f"Session {config.name!r}: {kind}",
             )
         elif config.header_name is not None:
-            schemes[f"{config.name}_header"] = SecurityScheme(
-                type="apiKey",
-                name=config.header_name,
-                security_scheme_in="header",
-                description=f"Session {config.name!r}: {kind}, optionally prefixed with 'Bearer '",
+            schemes[f"{config.name}_header"] = _api_key(
+                config.header_name,
+                "header",
+                f"Session {config.name!r}: {kind}, optionally prefixed with 'Bearer '",
             )
     return schemes
+
+
+def _api_key(name: str, where: Literal["cookie", "header"], description: str) -> SecurityScheme:
+    return SecurityScheme(type="apiKey", name=name, security_scheme_in=where, description=description)
 
 
 def csrf_protected_sessions(runtime: SessionRuntime) -> frozenset[str]:

@@ -21,7 +21,7 @@ from joserfc.errors import (
 )
 from joserfc.jwk import KeySet
 
-from litestar_jwtsession.errors import ErrorCode, SessionError, safe_text
+from litestar_jwtsession.errors import ErrorCode, SessionError, check_count, safe_text
 from litestar_jwtsession.jose.cache import VerifiedTokenCache
 from litestar_jwtsession.jose.claims import ClaimRules, validate_claims
 from litestar_jwtsession.jose.headers import parse_protected_header
@@ -122,18 +122,10 @@ class Codec:
     """Whether reading may run PBKDF2 (a password key): on an event loop, use :meth:`decode_async`."""
 
     def __init__(self, rules: ClaimRules, max_token_size: int, cache_size: int) -> None:
-        if type(max_token_size) is not int or max_token_size < 1:
-            raise ValueError("max_token_size must be a positive integer.")
-        if type(cache_size) is not int or cache_size < 0:
-            raise ValueError("cache_size must be a non-negative integer.")
-        self._rules = rules
-        self._max_token_size = max_token_size
-        self.cache = VerifiedTokenCache(cache_size)
-
-    @property
-    def rules(self) -> ClaimRules:
-        """What ``decode`` requires of a token's claims."""
-        return self._rules
+        self.rules = rules
+        """What ``decode`` requires of a token's claims (frozen)."""
+        self._max_token_size = check_count(max_token_size, "max_token_size", minimum=1)
+        self.cache = VerifiedTokenCache(check_count(cache_size, "cache_size", minimum=0))
 
     @property
     def read_algs(self) -> frozenset[str]:
@@ -157,7 +149,7 @@ class Codec:
                 return msgspec.json.decode(payload)  # type: ignore[no-any-return]
             cached = self.cache.get(token)
             if cached is not None:  # outside its time window: raise the precise error
-                return validate_claims(msgspec.json.decode(cached[0]), self._rules, now)
+                return validate_claims(msgspec.json.decode(cached[0]), self.rules, now)
         try:
             return self._decode(token, now, key)
         except SessionError:
@@ -177,7 +169,7 @@ class Codec:
 
     def _decode(self, token: str, now: float, key: Any) -> dict[str, Any]:
         header = self.header(token)
-        if header.get("typ") != self._rules.typ:
+        if header.get("typ") != self.rules.typ:
             raise SessionError(ErrorCode.JWT_TYP_INVALID, 'unexpected "typ" JWT header value')
         slots = self._slots if key is None else self._lookup_slots(key)
         plaintext = self._open(token, header, self._candidates(slots, header))
@@ -185,9 +177,9 @@ class Codec:
             payload = msgspec.json.decode(plaintext)
         except ValueError as exc:
             raise SessionError(ErrorCode.JWT_PAYLOAD_INVALID, "JWT payload is not valid JSON") from exc
-        checked = validate_claims(payload, self._rules, now)
+        checked = validate_claims(payload, self.rules, now)
         if key is None:
-            self.cache.put(token, plaintext, checked, self._rules)
+            self.cache.put(token, plaintext, checked, self.rules)
         return checked
 
     def _candidates(self, slots: tuple[KeySlot, ...], header: dict[str, Any]) -> list[KeySlot]:
@@ -239,7 +231,7 @@ class Codec:
     def _new_header(self, key: Key, alg: str) -> dict[str, Any]:
         # a fresh dict per token: joserfc writes p2s/epk/iv/tag into the header it is given
         header: dict[str, Any] = {"kid": key.kid} if key.kid else {}
-        header.update(typ=self._rules.typ, cty=CTY, alg=alg)
+        header.update(typ=self.rules.typ, cty=CTY, alg=alg)
         return header
 
     def _checked_output(self, token: str) -> str:

@@ -36,7 +36,7 @@ from contextvars import ContextVar
 from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
-from litestar_jwtsession.errors import ErrorCode, SessionError
+from litestar_jwtsession.errors import ErrorCode, SessionError, check_count
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
@@ -176,12 +176,8 @@ class DerivationPool:
     __slots__ = ("_executor", "_lock", "_pending", "queue", "workers")
 
     def __init__(self, workers: int = 2, queue: int = 2) -> None:
-        if type(workers) is not int or workers < 1:
-            raise ValueError("pbes2_workers must be a positive integer.")
-        if type(queue) is not int or queue < 0:
-            raise ValueError("pbes2_queue must be a non-negative integer.")
-        self.workers = workers
-        self.queue = queue
+        self.workers = check_count(workers, "pbes2_workers", minimum=1)
+        self.queue = check_count(queue, "pbes2_queue", minimum=0)
         self._executor: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()  # pools are shared by every event loop of the process
         self._pending: dict[KekId, _Derivation] = {}
