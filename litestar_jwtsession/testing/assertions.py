@@ -30,6 +30,7 @@ class SessionCookie:
     name: str
     """The session's name (its main cookie)."""
     state: Literal["set", "cleared"]
+    """Whether the response sets the session or expires its cookie."""
     value: str
     """The main cookie's value as written: the token, ``__chunked__N``, or ``""`` when cleared."""
     token: str | None
