@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from litestar_jwtsession.testing._app import SessionRef, app_sessions
+from litestar_jwtsession.testing._app import app_sessions
 from litestar_jwtsession.testing._set_cookie import set_cookies
 
 if TYPE_CHECKING:
     import httpx
+
+    from litestar_jwtsession import JWESessionConfig, JWSSessionConfig
 
 __all__ = ("csrf_headers",)
 
@@ -17,7 +19,7 @@ def csrf_headers(
     client: httpx.Client | httpx.AsyncClient,
     response: httpx.Response | None = None,
     *,
-    session: SessionRef = None,
+    session: str | JWSSessionConfig[Any] | JWESessionConfig[Any] | None = None,
 ) -> dict[str, str]:
     """The CSRF header for an unsafe request, as a browser page would build it:
     ``{config.csrf_header: <value of the readable "<name>-csrf" cookie>}``.

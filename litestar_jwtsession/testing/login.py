@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any, Literal
 import httpx
 import msgspec
 
-from litestar_jwtsession import SessionError
+from litestar_jwtsession import JWESessionConfig, JWSSessionConfig, SessionError
 from litestar_jwtsession.jose import validate_claims
-from litestar_jwtsession.testing._app import AnyConfig, SessionRef, app_sessions
+from litestar_jwtsession.testing._app import AnyConfig, app_sessions
 from litestar_jwtsession.testing._set_cookie import chunk_index
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ def log_in(
     client: httpx.Client | httpx.AsyncClient,
     claims: Mapping[str, Any] | msgspec.Struct,
     *,
-    session: SessionRef = None,
+    session: str | JWSSessionConfig[Any] | JWESessionConfig[Any] | None = None,
     via: Literal["cookie", "header"] | None = None,
 ) -> IssuedSession:
     """Give ``client`` a valid session carrying ``claims``, as if a login route had issued it.
@@ -97,7 +97,11 @@ def log_in(
     return IssuedSession(config.name, token, minted, via="cookie", csrf_token=csrf)
 
 
-def log_out(client: httpx.Client | httpx.AsyncClient, *, session: SessionRef = None) -> None:
+def log_out(
+    client: httpx.Client | httpx.AsyncClient,
+    *,
+    session: str | JWSSessionConfig[Any] | JWESessionConfig[Any] | None = None,
+) -> None:
     """Remove what ``client`` holds of one session (default: the access session): its cookie and
     chunks, its CSRF companion and its header. The app is not told; use its logout route to test
     revocation."""
