@@ -1,8 +1,9 @@
 """Where the test helpers find an app's sessions.
 
-The one module that knows where :class:`~litestar_jwtsession.JWTSessionPlugin` keeps its configs
-and its CSRF decisions, and where the CSRF token formula lives: when those move, re-point
-:func:`app_sessions` and :meth:`AppSessions.csrf_token`, nothing else.
+The one module that reaches past the public names: where
+:class:`~litestar_jwtsession.JWTSessionPlugin` keeps its configs and its CSRF decisions, how the
+session layer mints claims, and the CSRF token formula. When those move, re-point
+:func:`app_sessions`, :meth:`AppSessions.mint` and :meth:`AppSessions.csrf_token`, nothing else.
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from litestar_jwtsession import JWESessionConfig, JWSSessionConfig, JWTSessionPlugin
+from litestar_jwtsession.jose import validate_claims
+from litestar_jwtsession.session.claims import convert_claims, mint_claims
+from litestar_jwtsession.session.csrf import csrf_token
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
 __all__ = ("AnyConfig", "AppSessions", "SessionRef", "app_sessions")
 
@@ -55,10 +59,17 @@ class AppSessions:
         return [config for config in self.configs if self.csrf_on(config)]
 
     @staticmethod
+    def mint(config: AnyConfig, data: Mapping[str, Any]) -> dict[str, Any]:
+        """The claims ``session.update(data, replace=True)`` would write now, checked as it checks
+        them (``SessionError`` when the config's own reader would refuse them)."""
+        claims = mint_claims(config, data, config.clock())
+        validate_claims(claims, config.codec.rules, config.clock())
+        convert_claims(config, claims)
+        return claims
+
+    @staticmethod
     def csrf_token(config: AnyConfig, jti: str) -> str:
         """The CSRF token of ``config``'s session whose ``jti`` is given (what its companion holds)."""
-        from litestar_jwtsession.session.csrf import csrf_token
-
         return csrf_token(config.csrf_key, jti)
 
     def _names(self) -> str:

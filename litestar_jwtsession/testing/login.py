@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -11,7 +9,6 @@ import httpx
 import msgspec
 
 from litestar_jwtsession import JWESessionConfig, JWSSessionConfig, SessionError
-from litestar_jwtsession.jose import validate_claims
 from litestar_jwtsession.testing._app import AnyConfig, app_sessions
 from litestar_jwtsession.testing._set_cookie import chunk_index
 
@@ -19,8 +16,6 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 __all__ = ("IssuedSession", "log_in", "log_out")
-
-_RESERVED = frozenset({"jti", "iat", "exp"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +76,11 @@ def log_in(
         raise ValueError(f"session {config.name!r} has no cookie (cookie=False): use via='header'")
     if via == "header" and config.header_name is None:
         raise ValueError(f"session {config.name!r} reads no header (session_header=False): use via='cookie'")
-    minted = _mint(config, claims)
+    data = msgspec.to_builtins(claims) if isinstance(claims, msgspec.Struct) else claims
+    try:
+        minted = sessions.mint(config, data)
+    except SessionError as exc:
+        raise ValueError(f"session {config.name!r} would refuse these claims: {exc.message}") from exc
     try:
         token = config.encode_token(minted)
     except SessionError as exc:
@@ -106,30 +105,6 @@ def log_out(
     chunks, its CSRF companion and its header. The app is not told; use its logout route to test
     revocation."""
     _forget(client, app_sessions(client).config(session))
-
-
-def _mint(config: AnyConfig, claims: Mapping[str, Any] | msgspec.Struct) -> dict[str, Any]:
-    """The claims ``Session.update`` would write for ``claims`` now, checked against ``config``."""
-    data: Mapping[str, Any] = msgspec.to_builtins(claims) if isinstance(claims, msgspec.Struct) else claims
-    now = config.clock()
-    iat = math.floor(now)
-    jti = (config.generate_id() if config.generate_id else None) or str(uuid.uuid4())
-    minted: dict[str, Any] = {key: value for key, value in data.items() if key not in _RESERVED}
-    minted.update(jti=jti, iat=iat)
-    if config.max_age_seconds is not None:
-        minted["exp"] = iat + config.max_age_seconds
-    try:
-        validate_claims(minted, config.codec.rules, now)
-        if config.claims is not None:
-            msgspec.convert(minted, config.claims, strict=False)
-    except SessionError as exc:
-        raise ValueError(f"session {config.name!r} would refuse these claims: {exc.message}") from exc
-    except msgspec.ValidationError as exc:
-        raise ValueError(
-            f"session {config.name!r} would refuse these claims: they do not match "
-            f"{config.claims.__name__ if config.claims else 'its claims'}: {exc}"
-        ) from exc
-    return minted
 
 
 def _store_cookies(
