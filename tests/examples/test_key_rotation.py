@@ -13,6 +13,7 @@ from litestar.testing import TestClient
 
 from examples.key_rotation import app as example
 from litestar_jwtsession import KeyPair, generate_jwk
+from litestar_jwtsession.testing import assert_session_cookies, log_in
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -29,25 +30,14 @@ def header(token: str) -> dict[str, Any]:
     return json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))  # type: ignore[no-any-return]
 
 
-def cookies(response: httpx.Response) -> dict[str, str]:
-    result = {}
-    for line in response.headers.get_list("set-cookie"):
-        name, _, rest = line.partition("=")
-        result[name] = rest.split(";", 1)[0]
-    return result
-
-
 def client_for(app: Litestar) -> TestClient[Litestar]:
     return TestClient(app, base_url=BASE_URL)
 
 
 def login(app: Litestar) -> dict[str, str]:
+    """The tokens of ada's two sessions, issued with ``app``'s keys (without its login route)."""
     with client_for(app) as client:
-        response = client.post("/login", json={"username": "ada"})
-    assert response.status_code == 201, response.text
-    tokens = cookies(response)
-    assert set(tokens) == {ACCESS, REFRESH}
-    return tokens
+        return {name: log_in(client, {"sub": "ada"}, session=name).token for name in (ACCESS, REFRESH)}
 
 
 def profile(app: Litestar, **cookie_values: str) -> httpx.Response:
@@ -85,7 +75,11 @@ def rejections() -> Iterator[list[str]]:
 
 
 def test_tokens_carry_the_current_kids(ring: example.KeyRing) -> None:
-    tokens = login(example.create_app(ring))
+    with client_for(example.create_app(ring)) as client:
+        response = client.post("/login", json={"username": "ada"})
+    assert response.status_code == 201, response.text
+    written = assert_session_cookies(response, set={ACCESS, REFRESH})
+    tokens = {name: cookie.value for name, cookie in written.items()}
 
     assert header(tokens[ACCESS])["kid"] == ring.access.public_key["kid"]  # type: ignore[index]
     assert header(tokens[ACCESS])["alg"] == "ES256"
@@ -114,7 +108,7 @@ def test_old_refresh_token_opens_through_the_key_lookup_hook(ring: example.KeyRi
     response = profile(example.create_app(rotated), **{REFRESH: old_tokens[REFRESH]})
 
     assert response.status_code == 200, response.text
-    reissued = cookies(response)[ACCESS]
+    reissued = assert_session_cookies(response, set={ACCESS})[ACCESS].value
     assert header(reissued)["kid"] == rotated.access.public_key["kid"]  # type: ignore[index]
 
 
@@ -144,7 +138,9 @@ def test_refresh_token_with_an_unknown_kid_is_refused(ring: example.KeyRing, rej
     response = profile(example.create_app(ring), **{REFRESH: foreign[REFRESH]})
 
     assert response.status_code == 401
-    assert ACCESS not in cookies(response)  # nothing re-issued
+    assert not [
+        h for h in response.headers.get_list("set-cookie") if h.startswith(f"{ACCESS}=")
+    ]  # not re-issued
     messages = rejections
     assert len(messages) == 1
     assert messages[0].startswith(f"{REFRESH}: token refused (ERR_KEY_LOOKUP_FAILED)")

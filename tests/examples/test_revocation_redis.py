@@ -12,7 +12,8 @@ from litestar.testing import TestClient
 
 from examples.revocation_redis.app import create_app
 from litestar_jwtsession import KeyPair, generate_jwk
-from tests.helpers import FakeClock, parse_set_cookie
+from litestar_jwtsession.testing import SessionClock, assert_session_cookies
+from tests.helpers import parse_set_cookie
 from tests.stores.redis_server import redis_url
 
 if TYPE_CHECKING:
@@ -28,9 +29,9 @@ assert isinstance(REFRESH_KEY, dict)
 
 
 @pytest.fixture
-def instances(redis_url: str) -> Iterator[tuple[TestClient[Any], TestClient[Any], FakeClock]]:
+def instances(redis_url: str) -> Iterator[tuple[TestClient[Any], TestClient[Any], SessionClock]]:
     """Two instances of the example (same keys, same Redis namespace), and their session clock."""
-    clock = FakeClock(time.time())
+    clock = SessionClock(time.time())
     namespace = f"example-{uuid.uuid4().hex}"
     apps = [
         create_app(
@@ -49,10 +50,12 @@ def send(http: TestClient[Any], method: str, path: str, **cookies: str) -> Any:
 
 
 def set_cookies(response: Any) -> dict[str, str]:
+    """Every cookie the response writes, by name (to replay them with ``send``)."""
     return {name: value for name, value, _ in map(parse_set_cookie, response.headers.get_list("set-cookie"))}
 
 
 def log_in(http: TestClient[Any], user: str) -> dict[str, str]:
+    """Through the example's login route (which also writes the rotation's device cookie)."""
     http.cookies.clear()
     response = http.post("/login", json={"username": user, "password": f"{user}-password"})
     assert response.status_code == 200
@@ -64,23 +67,27 @@ def test_logout_on_one_instance_is_rejected_on_the_other(instances: Any) -> None
     cookies = log_in(one, "ada")
     assert send(two, "GET", "/me", **cookies).json()["user"] == "ada"
     response = send(one, "POST", "/logout", **cookies)
+    cleared = assert_session_cookies(response, cleared={"access_token", "refresh_token"})
+    assert [cookie.value for cookie in cleared.values()] == ["", ""]
     # the device cookie (the rotation's client key) goes with the refresh cookie
-    assert set_cookies(response) == {"access_token": "", "refresh_token": "", "refresh_token-device": ""}
+    assert cleared["refresh_token"].companions == {"refresh_token-device": None}
     for http in (two, one):
         response = send(http, "GET", "/me", **cookies)
         assert response.status_code == 401
-        assert set_cookies(response)["access_token"] == ""
+        assert (
+            assert_session_cookies(response, cleared={"access_token"}, only=False)["access_token"].value == ""
+        )
 
 
 def test_logout_everywhere_ends_every_session_of_the_user(instances: Any) -> None:
     one, two, clock = instances
     laptop, phone, other = log_in(one, "ada"), log_in(two, "ada"), log_in(one, "bob")
-    clock.now += 1
+    clock.advance(1)
     assert send(two, "POST", "/logout-everywhere", **phone).status_code == 200
     assert send(one, "GET", "/me", **laptop).status_code == 401
     assert send(one, "GET", "/me", refresh_token=laptop["refresh_token"]).status_code == 401
     assert send(two, "GET", "/me", **other).json()["user"] == "bob"
-    clock.now += 1
+    clock.advance(1)
     assert send(two, "GET", "/me", **log_in(one, "ada")).status_code == 200
 
 
@@ -88,17 +95,18 @@ def test_refresh_rotation_and_reuse_detection_across_instances(instances: Any) -
     one, two, clock = instances
     first = log_in(one, "ada")
     device = {"refresh_token-device": first["refresh_token-device"]}  # the browser's device cookie
-    clock.now += 5 * 60 + 1  # the access session expired
+    clock.advance(5 * 60 + 1)  # the access session expired
     rotated = send(one, "GET", "/me", refresh_token=first["refresh_token"], **device)
     assert rotated.status_code == 200
-    successor = set_cookies(rotated)["refresh_token"]
+    written = assert_session_cookies(rotated, set={"access_token", "refresh_token"})["refresh_token"]
+    successor = written.value
     assert successor not in ("", first["refresh_token"])
-    assert set_cookies(rotated)["refresh_token-device"] == device["refresh_token-device"]  # kept
+    assert written.companions == device  # kept
     # a second tab, served by the other instance, races with the old token: same successor
     racing = send(two, "GET", "/me", refresh_token=first["refresh_token"], **device)
     assert racing.status_code == 200
     assert set_cookies(racing)["refresh_token"] == successor
     # long after the grace window the old token comes back: stolen; the family is revoked
-    clock.now += 60
+    clock.advance(60)
     assert send(two, "GET", "/me", refresh_token=first["refresh_token"], **device).status_code == 401
     assert send(one, "GET", "/me", refresh_token=successor, **device).status_code == 401

@@ -18,7 +18,14 @@ from litestar.testing import TestClient
 
 from examples.scopes_api import app as example
 from litestar_jwtsession import KeyPair, generate_jwk
-from tests.helpers import EPOCH, FakeClock, b64url_decode, parse_set_cookie
+from litestar_jwtsession.testing import (
+    IssuedSession,
+    SessionClock,
+    assert_session_cookies,
+    drop_expired_cookies,
+    log_in,
+)
+from tests.helpers import EPOCH, b64url_decode
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -51,9 +58,23 @@ def client() -> Iterator[TestClient[Any]]:
 
 
 def login(client: TestClient[Any], user: str) -> httpx.Response:
+    """Through the example's login route."""
     response = client.post("/login", json={"username": user, "password": f"{user}-password"})
     assert response.status_code == 200, response.text
     return response
+
+
+def claims_of(user: str) -> example.AccessClaims:
+    """The claims the login route issues for a demo user."""
+    demo = example.DEMO_USERS[user]
+    return example.AccessClaims(sub=demo.username, name=demo.name, scope=list(demo.scopes))
+
+
+def log_in_as(client: TestClient[Any], user: str, *, refresh: bool = False) -> IssuedSession:
+    """Without the login route: the access session (and the refresh one) of a demo user."""
+    if refresh:
+        log_in(client, claims_of(user), session="refresh_token")
+    return log_in(client, claims_of(user))
 
 
 def call(client: TestClient[Any], method: str, path: str) -> httpx.Response:
@@ -63,13 +84,6 @@ def call(client: TestClient[Any], method: str, path: str) -> httpx.Response:
 
 def payload(token: str) -> dict[str, Any]:
     return json.loads(b64url_decode(token.split(".")[1]))  # type: ignore[no-any-return]
-
-
-def set_cookies(response: httpx.Response) -> dict[str, tuple[str, dict[str, str | bool]]]:
-    return {
-        name: (value, attrs)
-        for name, value, attrs in map(parse_set_cookie, response.headers.get_list("set-cookie"))
-    }
 
 
 # --------------------------------------------------------------------------- the 401/403/200 matrix
@@ -85,7 +99,7 @@ def test_anonymous_gets_401(client: TestClient[Any], method: str, path: str) -> 
 @pytest.mark.parametrize("user", list(USERS))
 @pytest.mark.parametrize(("method", "path"), list(ROUTES))
 def test_scope_matrix(client: TestClient[Any], user: str, method: str, path: str) -> None:
-    login(client, user)
+    log_in_as(client, user)
     needed = ROUTES[(method, path)]
     response = call(client, method, path)
     if needed is None or needed in USERS[user]:
@@ -97,7 +111,7 @@ def test_scope_matrix(client: TestClient[Any], user: str, method: str, path: str
 
 
 def test_bodies_use_typed_claims(client: TestClient[Any]) -> None:
-    login(client, "alice")
+    log_in_as(client, "alice")
     assert client.get("/me").json() == {"user": "alice", "name": "Alice", "scope": ["read", "write"]}
     assert client.post("/notes", json={"text": "first"}).json() == {
         "id": 1,
@@ -108,17 +122,17 @@ def test_bodies_use_typed_claims(client: TestClient[Any]) -> None:
         "reader": "Alice",
         "notes": [{"id": 1, "text": "first", "author": "Alice"}],
     }
-    login(client, "carol")
+    carol = log_in_as(client, "carol")
     body = client.get("/admin").json()
     assert body["admin"] == "Carol"
     assert body["note_count"] == 1
-    assert body["session_id"] == payload(client.cookies["access_token"])["jti"]
+    assert body["session_id"] == payload(client.cookies["access_token"])["jti"] == carol.id
 
 
 def test_apps_do_not_share_notes() -> None:
     with TestClient(build(), base_url=BASE_URL) as one, TestClient(build(), base_url=BASE_URL) as two:
-        login(one, "alice")
-        login(two, "alice")
+        log_in_as(one, "alice")
+        log_in_as(two, "alice")
         one.post("/notes", json={"text": "only here"})
         assert two.get("/notes").json()["notes"] == []
 
@@ -128,10 +142,9 @@ def test_apps_do_not_share_notes() -> None:
 
 def test_login_issues_both_sessions(client: TestClient[Any]) -> None:
     response = login(client, "bob")
-    cookies = set_cookies(response)
-    assert set(cookies) == {"access_token", "refresh_token"}
-    access, access_attrs = cookies["access_token"]
-    refresh, refresh_attrs = cookies["refresh_token"]
+    cookies = assert_session_cookies(response, set={"access_token", "refresh_token"})
+    access, access_attrs = cookies["access_token"].token or "", cookies["access_token"].attributes
+    refresh, refresh_attrs = cookies["refresh_token"].token or "", cookies["refresh_token"].attributes
     assert access.count(".") == 2
     assert refresh.count(".") == 4
     claims = payload(access)
@@ -159,7 +172,7 @@ def test_login_issues_both_sessions(client: TestClient[Any]) -> None:
 def test_bad_credentials(client: TestClient[Any], body: dict[str, str]) -> None:
     response = client.post("/login", json=body)
     assert response.status_code == 401
-    assert "set-cookie" not in response.headers
+    assert_session_cookies(response)  # none at all
 
 
 def test_malformed_login_body(client: TestClient[Any]) -> None:
@@ -167,15 +180,14 @@ def test_malformed_login_body(client: TestClient[Any]) -> None:
 
 
 def test_logout_clears_both(client: TestClient[Any]) -> None:
-    login(client, "alice")
+    log_in_as(client, "alice", refresh=True)
     response = client.post("/logout")
     assert response.status_code == 204
-    cookies = set_cookies(response)
-    assert set(cookies) == {"access_token", "refresh_token"}
-    for value, attrs in cookies.values():
-        assert value == ""
-        assert attrs["max-age"] == "0"
-        assert attrs["expires"] == EPOCH
+    cookies = assert_session_cookies(response, cleared={"access_token", "refresh_token"})
+    for cookie in cookies.values():
+        assert cookie.value == ""
+        assert cookie.attributes["max-age"] == "0"
+        assert cookie.attributes["expires"] == EPOCH
     response = client.get("/notes")
     assert (response.status_code, response.headers["www-authenticate"]) == (401, "Bearer")
 
@@ -183,38 +195,38 @@ def test_logout_clears_both(client: TestClient[Any]) -> None:
 # --------------------------------------------------------------------------- refresh
 
 
-def test_expired_access_is_refreshed_with_the_same_scopes() -> None:
-    clock = FakeClock(time.time())
-    with TestClient(build(clock=clock, access_max_age=60), base_url=BASE_URL) as client:
-        login(client, "bob")
-        first = client.cookies["access_token"]
-        client.cookies.delete("access_token")  # what a browser does at the cookie's Expires
-        clock.now += 61
+def test_expired_access_is_refreshed_with_the_same_scopes(session_clock: SessionClock) -> None:
+    with TestClient(build(clock=session_clock, access_max_age=60), base_url=BASE_URL) as client:
+        drop_expired_cookies(client, session_clock)  # as a browser does at the cookie's Expires
+        first = log_in_as(client, "bob", refresh=True).token
+        session_clock.advance(61)
+        assert "access_token" not in client.cookies
         response = client.get("/notes")
         assert response.status_code == 200
-        token, _ = set_cookies(response)["access_token"]
+        token = assert_session_cookies(response, set={"access_token"})["access_token"].token or ""
         assert token != first
         claims = payload(token)
         assert claims["scope"] == ["read"]
         assert claims["name"] == "Bob"
-        assert claims["exp"] == int(clock.now) + 60
+        assert claims["exp"] == int(session_clock.now) + 60
         # still bob's scopes: writing stays forbidden
         assert client.post("/notes", json={"text": "x"}).status_code == 403
 
 
 def test_expired_refresh_means_logging_in_again() -> None:
-    clock = FakeClock(time.time() + 30 * 86400)  # cookie dates stay in the future for the jar
+    clock = SessionClock(time.time() + 30 * 86400)  # cookie dates stay in the future for the jar
     with TestClient(build(clock=clock), base_url=BASE_URL) as client:
-        login(client, "alice")
+        log_in_as(client, "alice", refresh=True)
         client.cookies.delete("access_token")
-        clock.now += 8 * 86400
+        clock.advance(8 * 86400)
+        # a client that still sends the lapsed refresh cookie: it is expired in the answer
         response = client.get("/notes")
         assert response.status_code == 401
-        assert set(set_cookies(response)) == {"refresh_token"}
+        assert_session_cookies(response, cleared={"refresh_token"})
 
 
 def test_user_removed_after_login_gets_401(monkeypatch: pytest.MonkeyPatch, client: TestClient[Any]) -> None:
-    login(client, "bob")
+    log_in_as(client, "bob")
     monkeypatch.delitem(example.DEMO_USERS, "bob")
     assert client.get("/me").status_code == 401
 
@@ -265,7 +277,7 @@ def test_runs_under_uvicorn() -> None:
                 time.sleep(0.1)
         response = httpx.post(f"{base}/login", json={"username": "bob", "password": "bob-password"})
         assert response.status_code == 200
-        token = set_cookies(response)["access_token"][0]
+        token = assert_session_cookies(response, set={"access_token", "refresh_token"})["access_token"].token
         headers = {"x-access_token-session": f"Bearer {token}"}
         assert httpx.get(f"{base}/notes", headers=headers).status_code == 200
         assert httpx.get(f"{base}/admin", headers=headers).status_code == 403

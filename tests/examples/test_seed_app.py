@@ -10,9 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import stat
-import time
-from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -21,6 +18,7 @@ from litestar.testing import TestClient
 
 from examples.seed import app as seed
 from litestar_jwtsession import KeyPair, generate_jwk
+from litestar_jwtsession.testing import SessionClock, assert_session_cookies, log_in
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -40,44 +38,9 @@ NOT_AUTHENTICATED = {"status": 401, "message": "Not authenticated"}
 KEY_ENV_VARS = (seed.ACCESS_PRIVATE_ENV, seed.ACCESS_PUBLIC_ENV, seed.REFRESH_PASSWORD_ENV, seed.DEV_KEYS_ENV)
 
 
-class FakeClock:
-    """A mutable session clock; starts at the real time so cookie expiry dates stay in the future."""
-
-    def __init__(self) -> None:
-        self.now = float(int(time.time()))
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@dataclass
-class SetCookie:
-    value: str
-    attrs: dict[str, str | bool] = field(default_factory=dict)
-
-    @property
-    def expired(self) -> bool:
-        if self.attrs.get("max-age") == "0":
-            return True
-        expires = self.attrs.get("expires")
-        return isinstance(expires, str) and parsedate_to_datetime(expires).timestamp() <= time.time()
-
-
-def set_cookies(response: httpx.Response) -> dict[str, SetCookie]:
-    """The response's Set-Cookie headers by cookie name (the last one wins), attributes lowercased."""
-    cookies: dict[str, SetCookie] = {}
-    for header in response.headers.get_list("set-cookie"):
-        first, *rest = (part.strip() for part in header.split(";"))
-        name, _, value = first.partition("=")
-        attrs: dict[str, str | bool] = {}
-        for part in rest:
-            key, eq, val = part.partition("=")
-            attrs[key.strip().lower()] = val.strip() if eq else True
-        cookies[name] = SetCookie(value=value, attrs=attrs)
-    return cookies
+def cookie_order(response: httpx.Response) -> list[str]:
+    """The names of the response's Set-Cookie headers, in order (the original's order matters)."""
+    return [header.split("=", 1)[0] for header in response.headers.get_list("set-cookie")]
 
 
 @pytest.fixture(autouse=True)
@@ -94,14 +57,9 @@ def access_key() -> KeyPair:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def app(access_key: KeyPair, clock: FakeClock) -> Litestar:
+def app(access_key: KeyPair, session_clock: SessionClock) -> Litestar:
     return seed.create_app(
-        access_key=access_key, refresh_password=PASSWORD, pbes2_iterations=1000, clock=clock
+        access_key=access_key, refresh_password=PASSWORD, pbes2_iterations=1000, clock=session_clock
     )
 
 
@@ -112,12 +70,13 @@ def client(app: Litestar) -> Iterator[TestClient[Litestar]]:
 
 
 def login(client: TestClient[Litestar]) -> httpx.Response:
+    """Through the example's login route."""
     response = client.post("/login", json=CREDENTIALS)
     assert response.status_code == 200, response.text  # as h3 answers; not 201
     return response
 
 
-def test_login_creates_both_sessions(client: TestClient[Litestar], clock: FakeClock) -> None:
+def test_login_creates_both_sessions(client: TestClient[Litestar], session_clock: SessionClock) -> None:
     response = login(client)
 
     body = response.json()
@@ -128,26 +87,25 @@ def test_login_creates_both_sessions(client: TestClient[Litestar], clock: FakeCl
         assert isinstance(session["id"], str)
         assert session["id"]
         assert session["data"] == ALICE
-        assert session["createdAt"] == int(clock.now) * 1000
+        assert session["createdAt"] == int(session_clock.now) * 1000
     assert access["id"] != refresh["id"]
     assert access["expiresAt"] == access["createdAt"] + 15 * 60 * 1000
     assert refresh["expiresAt"] == refresh["createdAt"] + 7 * 24 * 3600 * 1000
 
-    cookies = set_cookies(response)
-    assert list(cookies) == [ACCESS, REFRESH]  # the original's order
+    cookies = assert_session_cookies(response, set=[ACCESS, REFRESH])  # set, not expired
+    assert cookie_order(response) == [ACCESS, REFRESH]  # the original's order
     access_cookie, refresh_cookie = cookies[ACCESS], cookies[REFRESH]
     # The access token is a compact JWS, the refresh token a compact JWE.
     assert access_cookie.value.count(".") == 2
     assert refresh_cookie.value.count(".") == 4
     for cookie in (access_cookie, refresh_cookie):
-        assert cookie.attrs.get("secure") is True
-        assert cookie.attrs.get("path") == "/"
-        assert isinstance(cookie.attrs.get("expires"), str)
-        assert not cookie.expired
-        assert "samesite" not in cookie.attrs  # h3 writes none
-        assert "max-age" not in cookie.attrs
-    assert "httponly" not in access_cookie.attrs  # readable by the client
-    assert refresh_cookie.attrs.get("httponly") is True
+        assert cookie.attributes.get("secure") is True
+        assert cookie.attributes.get("path") == "/"
+        assert isinstance(cookie.attributes.get("expires"), str)
+        assert "samesite" not in cookie.attributes  # h3 writes none
+        assert "max-age" not in cookie.attributes
+    assert "httponly" not in access_cookie.attributes  # readable by the client
+    assert refresh_cookie.attributes.get("httponly") is True
 
 
 def test_logged_in_caller_reads_the_same_sessions(client: TestClient[Litestar]) -> None:
@@ -157,11 +115,11 @@ def test_logged_in_caller_reads_the_same_sessions(client: TestClient[Litestar]) 
 
     assert again.status_code == 200, again.text
     assert again.json() == first
-    assert set_cookies(again) == {}  # nothing re-issued
+    assert_session_cookies(again)  # nothing re-issued
 
 
 def test_access_header_alone_is_enough(client: TestClient[Litestar]) -> None:
-    token = set_cookies(login(client))[ACCESS].value
+    token = log_in(client, ALICE).token
     client.cookies.clear()
 
     response = client.get("/profile", headers={f"x-{ACCESS}-session": f"Bearer {token}"})
@@ -184,7 +142,7 @@ def test_missing_credentials_are_rejected(client: TestClient[Litestar], body: di
 
     assert response.status_code == 400
     assert response.json() == NEEDS_CREDENTIALS
-    assert set_cookies(response) == {}
+    assert_session_cookies(response)
 
 
 def test_no_body_is_rejected(client: TestClient[Litestar]) -> None:
@@ -215,14 +173,15 @@ def test_wrong_body_type_is_a_client_error(client: TestClient[Litestar], content
 
 
 def test_expired_access_token_is_reissued_from_the_refresh_cookie(
-    client: TestClient[Litestar], clock: FakeClock, caplog: pytest.LogCaptureFixture
+    client: TestClient[Litestar], session_clock: SessionClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     first_response = login(client)
     first = first_response.json()
-    cookies = set_cookies(first_response)
+    cookies = assert_session_cookies(first_response, set=[ACCESS, REFRESH])
     old_access = cookies[ACCESS].value
 
-    clock.advance(15 * 60 + 60)  # past the access session's 15 minutes, well within the refresh's 7 days
+    session_clock.advance("16m")  # past the access session's 15 minutes, well within the refresh's 7 days
+    # a client that replays the lapsed access cookie (a browser would have dropped it)
     client.cookies.clear()
     client.cookies.set(ACCESS, old_access)
     client.cookies.set(REFRESH, cookies[REFRESH].value)
@@ -237,15 +196,13 @@ def test_expired_access_token_is_reissued_from_the_refresh_cookie(
     body = response.json()
     assert body["accessToken"]["id"] != first["accessToken"]["id"]
     assert body["accessToken"]["data"] == ALICE
-    assert body["accessToken"]["createdAt"] == int(clock.now) * 1000
+    assert body["accessToken"]["createdAt"] == int(session_clock.now) * 1000
     assert body["refreshSession"] == first["refreshSession"]
-    new_cookies = set_cookies(response)
-    assert set(new_cookies) == {ACCESS}  # the refresh cookie is left alone
-    new_access = new_cookies[ACCESS]
+    # set and not expired; the refresh cookie is left alone
+    new_access = assert_session_cookies(response, set={ACCESS})[ACCESS]
     assert new_access.value
     assert new_access.value != old_access
-    assert not new_access.expired
-    assert new_access.attrs.get("secure") is True
+    assert new_access.attributes.get("secure") is True
 
     # The new token is valid on its own.
     client.cookies.clear()
@@ -255,22 +212,24 @@ def test_expired_access_token_is_reissued_from_the_refresh_cookie(
     assert again.json()["accessToken"]["id"] == body["accessToken"]["id"]
 
 
-def test_refresh_cookie_alone_needs_credentials(client: TestClient[Litestar], clock: FakeClock) -> None:
+def test_refresh_cookie_alone_needs_credentials(
+    client: TestClient[Litestar], session_clock: SessionClock
+) -> None:
     # A browser drops the access cookie at its expiry date and sends only the refresh cookie: as in
     # the original, only an expired access token reaching on_expire is re-issued (no refresh
     # fallback here), so the caller logs in again.
     first_response = login(client)
     first = first_response.json()
-    refresh_token = set_cookies(first_response)[REFRESH].value
+    refresh_token = assert_session_cookies(first_response, set=[ACCESS, REFRESH])[REFRESH].value
 
-    clock.advance(15 * 60 + 60)
+    session_clock.advance("16m")
     client.cookies.clear()
     client.cookies.set(REFRESH, refresh_token)
     response = client.post("/login")
 
     assert response.status_code == 400, response.text
     assert response.json() == NEEDS_CREDENTIALS
-    assert set_cookies(response) == {}
+    assert_session_cookies(response)
     assert client.get("/profile").json() == NOT_AUTHENTICATED
 
     again = client.post("/login", json=CREDENTIALS)
@@ -280,15 +239,14 @@ def test_refresh_cookie_alone_needs_credentials(client: TestClient[Litestar], cl
     # update() merges into the refresh session read from the cookie: re-issued with a new id
     assert body["refreshSession"]["id"] != first["refreshSession"]["id"]
     assert body["refreshSession"]["data"] == ALICE
-    assert list(set_cookies(again)) == [ACCESS, REFRESH]
+    assert_session_cookies(again, set=[ACCESS, REFRESH])
+    assert cookie_order(again) == [ACCESS, REFRESH]
 
 
 def test_access_cookie_alone_describes_a_missing_refresh_session(
-    client: TestClient[Litestar], clock: FakeClock
+    client: TestClient[Litestar], session_clock: SessionClock
 ) -> None:
-    access_token = set_cookies(login(client))[ACCESS].value
-    client.cookies.clear()
-    client.cookies.set(ACCESS, access_token)
+    log_in(client, ALICE)
 
     response = client.post("/login")
 
@@ -296,27 +254,24 @@ def test_access_cookie_alone_describes_a_missing_refresh_session(
     refresh = response.json()["refreshSession"]
     # JSON.stringify drops the undefined id; a fresh session "expires" one lifetime from now
     assert refresh == {
-        "createdAt": int(clock.now) * 1000,
-        "expiresAt": int(clock.now) * 1000 + 7 * 24 * 3600 * 1000,
+        "createdAt": int(session_clock.now) * 1000,
+        "expiresAt": int(session_clock.now) * 1000 + 7 * 24 * 3600 * 1000,
         "data": {},
     }
-    assert set_cookies(response) == {}
+    assert_session_cookies(response)
 
 
 def test_expired_access_without_refresh_needs_credentials(
-    client: TestClient[Litestar], clock: FakeClock
+    client: TestClient[Litestar], session_clock: SessionClock
 ) -> None:
-    old_access = set_cookies(login(client))[ACCESS].value
+    old_access = log_in(client, ALICE).token
 
-    clock.advance(15 * 60 + 60)
-    client.cookies.clear()
-    client.cookies.set(ACCESS, old_access)
-
+    session_clock.advance("16m")  # the client replays the lapsed cookie
     profile = client.get("/profile")
     assert profile.status_code == 401
     assert profile.json() == NOT_AUTHENTICATED
     # the stale cookie is removed (the library's fix of unjwt's G8; the original keeps it)
-    assert set_cookies(profile)[ACCESS].expired
+    assert_session_cookies(profile, cleared={ACCESS})
 
     client.cookies.set(ACCESS, old_access)
     response = client.post("/login")
@@ -330,7 +285,7 @@ def test_profile_needs_a_session(client: TestClient[Litestar]) -> None:
     assert response.json() == NOT_AUTHENTICATED
     assert "www-authenticate" not in response.headers  # h3 sends none
 
-    login(client)
+    log_in(client, ALICE)
     response = client.get("/profile")
     assert response.status_code == 200, response.text
     assert response.json() == PROFILE
@@ -348,17 +303,17 @@ def test_unknown_routes_answer_as_h3(client: TestClient[Litestar], method: str, 
 
 
 def test_logout_clears_both_sessions(client: TestClient[Litestar]) -> None:
-    login(client)
+    log_in(client, ALICE)
+    log_in(client, ALICE, session=REFRESH)
 
     response = client.post("/logout")
 
     assert response.status_code == 200, response.text
     assert response.json() == {"ok": True}
-    cookies = set_cookies(response)
-    assert list(cookies) == [ACCESS, REFRESH]
+    cookies = assert_session_cookies(response, cleared=[ACCESS, REFRESH])  # expired
+    assert cookie_order(response) == [ACCESS, REFRESH]
     for cookie in cookies.values():
         assert cookie.value == ""
-        assert cookie.expired
     assert not client.cookies.get(ACCESS)
     assert not client.cookies.get(REFRESH)
     again = client.post("/login")
@@ -379,7 +334,7 @@ def test_dev_keys_are_generated_once_and_reused(tmp_path: Path, monkeypatch: pyt
     with TestClient(first_app, base_url=BASE_URL) as first_client:
         first_response = login(first_client)
     first = first_response.json()
-    cookies = set_cookies(first_response)
+    cookies = assert_session_cookies(first_response, set=[ACCESS, REFRESH])
 
     second_app = seed.create_app(pbes2_iterations=1000)
 
