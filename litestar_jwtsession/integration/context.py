@@ -63,7 +63,7 @@ def request_context(connection: ASGIConnection[Any, Any, Any, Any]) -> RequestCo
                 "sessions are not installed on this route: register JWTSessionPlugin on the Litestar "
                 "app (and do not exclude this route from it)",
             )
-        context = scope[SCOPE_KEY] = _new_context(runtime, connection)
+        context = scope[SCOPE_KEY] = _new_context(runtime, connection, scope)
     return context
 
 
@@ -78,21 +78,22 @@ def route_context(
         runtime: SessionPolicy | None = route_handler.opt.get(SCOPE_KEY)
         if runtime is None:
             return request_context(connection)  # the app-state fallback, or not installed
-        context = scope[SCOPE_KEY] = _new_context(runtime, connection)
+        context = scope[SCOPE_KEY] = _new_context(runtime, connection, scope)
     return context
 
 
-def _new_context(runtime: SessionPolicy, connection: ASGIConnection[Any, Any, Any, Any]) -> RequestContext:
-    scope: dict[str, Any] = connection.scope  # type: ignore[assignment]
+def _new_context(
+    runtime: SessionPolicy, connection: ASGIConnection[Any, Any, Any, Any], scope: dict[str, Any]
+) -> RequestContext:
     http = scope["type"] == "http"
     context = RequestContext(
         runtime,
         scope["headers"],
         connection=connection,
-        method=scope.get("method") if http else None,
+        method=scope["method"] if http else None,
         writable=http,
     )
-    if _STARTED_KEY in scope:
+    if _STARTED_KEY in scope:  # a background task, after a response that read no session
         context.response_started = True
     return context
 

@@ -35,15 +35,13 @@ class Incoming:
 
     def header(self, name: str) -> str | None:
         """First value of request header ``name`` (lower case)."""
-        value = self._header_value(name.encode("latin-1"))
+        value = (self._index or self._header_index()).get(name.encode("latin-1"))
         return None if value is None else value.decode("latin-1")
 
-    def _header_value(self, name: bytes) -> bytes | None:
-        index = self._index
-        if index is None:
-            # one pass in C: reversed, so the first value of a repeated header wins
-            index = self._index = dict(reversed(self._headers))
-        return index.get(name)
+    def _header_index(self) -> dict[bytes, bytes]:
+        # one pass in C: reversed, so the first value of a repeated header wins
+        index = self._index = dict(reversed(self._headers))
+        return index
 
     @property
     def cookies(self) -> dict[str, str]:
@@ -62,7 +60,8 @@ class Incoming:
         """``(token, from_cookie)`` of ``config``'s session: the session header wins over the
         cookie (whose chunks are reassembled); ``(None, False)`` when neither carries one."""
         if config.header_key is not None:
-            raw = self._header_value(config.header_key)
+            index = self._index or self._header_index()
+            raw = index.get(config.header_key)
             if raw:
                 header = raw.decode("latin-1")
                 token = header[7:].strip() if header.startswith("Bearer ") else header
