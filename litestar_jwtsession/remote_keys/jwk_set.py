@@ -71,10 +71,6 @@ class RemoteKeys:
         ``kid`` gets only the keys with that ``kid``; a token without one gets every key."""
         return [key.by_alg[alg] for key in self.keys if alg in key.by_alg and (kid is None or key.kid == kid)]
 
-    @property
-    def kids(self) -> frozenset[str]:
-        return frozenset(key.kid for key in self.keys if key.kid is not None)
-
 
 def _invalid(message: str) -> SessionError:
     return SessionError(ErrorCode.JWKS_INVALID, f"remote JWK Set refused: {message}")

@@ -162,6 +162,8 @@ class RemoteJWKSet:
     async def key_lookup(self, event: KeyLookupEvent) -> list[JWK]:
         """The ``on_key_lookup`` hook: the issuer's public key(s) for this token's ``kid`` and
         ``alg``. Raises ``SessionError`` when there is none (see the module for the codes)."""
+        if getattr(event.config, "kind", "jws") != "jws":
+            raise SessionError(ErrorCode.KEY_LOOKUP_FAILED, "RemoteJWKSet verifies JWS sessions only")
         header = event.header or {}
         alg, kid = header.get("alg"), header.get("kid")
         pinned = getattr(event.config, "alg", None)
@@ -237,13 +239,13 @@ class RemoteJWKSet:
                 client=self._client,
             )
             keys = parse_jwk_set(fetched.body, algorithms=self.algorithms, max_keys=self.max_keys)
-        except SessionError as refused:
-            self._failure = refused
-            raise
-        except Exception as exc:  # fail closed on anything unforeseen, with a stable code
-            failure = SessionError(
-                ErrorCode.JWKS_UNAVAILABLE, f"remote JWK Set fetch failed: {safe_text(exc)}"
+        except Exception as exc:  # anything unforeseen fails closed too, with a stable code
+            code, message = (
+                (exc.code, exc.message)
+                if isinstance(exc, SessionError)
+                else (ErrorCode.JWKS_UNAVAILABLE, f"remote JWK Set fetch failed: {safe_text(exc)}")
             )
+            failure = SessionError(code, f"{message} (from {self.url})")  # which issuer, for operators
             self._failure = failure
             raise failure from exc
         lifetime = cache_lifetime(

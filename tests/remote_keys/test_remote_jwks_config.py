@@ -15,9 +15,11 @@ from litestar_jwtsession import (
     ConfigurationError,
     ErrorCode,
     HookEvent,
+    JWESessionConfig,
     JWSSessionConfig,
     RemoteJWKSet,
     SessionError,
+    generate_jwk,
 )
 from litestar_jwtsession.remote_keys.fetch import Fetched, cache_lifetime
 from tests.remote_keys.servers import closed_port
@@ -148,6 +150,7 @@ def test_a_failed_fetch_is_not_retried_before_the_interval() -> None:
     again = _lookup(remote, header)
     assert first.code is again.code is ErrorCode.JWKS_UNAVAILABLE
     assert "not retried" not in first.message
+    assert f"(from {NOWHERE})" in first.message  # which issuer, for whoever reads the logs
     assert "not retried" in again.message
     clock_now[0] = 30.0
     assert "not retried" not in _lookup(remote, header).message  # a new attempt
@@ -180,3 +183,12 @@ def test_cache_lifetime(cache_control: str | None, age: str | None, lifetime: in
 
 def test_algorithms_given_as_one_string() -> None:
     assert RemoteJWKSet(NOWHERE, algorithms="EdDSA").algorithms == frozenset({"EdDSA"})
+
+
+def test_a_jwe_config_is_refused() -> None:
+    """The published keys verify signatures; they never decrypt (nor could they)."""
+    config: JWESessionConfig[Any] = JWESessionConfig(key=generate_jwk("A256KW"))
+    event = HookEvent(connection=None, config=config, header={"alg": "ES256", "kid": "a"})
+    with pytest.raises(SessionError) as refused:
+        asyncio.run(RemoteJWKSet(NOWHERE).key_lookup(event))
+    assert refused.value.code is ErrorCode.KEY_LOOKUP_FAILED
