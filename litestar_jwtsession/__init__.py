@@ -29,6 +29,7 @@ from litestar_jwtsession.integration.plugin import JWTSessionPlugin, revoke_subj
 from litestar_jwtsession.integration.stores import LitestarSessionStore
 from litestar_jwtsession.jose import JWK, KeyPair, PasswordKeyWarning, parse_duration
 from litestar_jwtsession.jose.keys import derive_jwk_from_password, export_pem, generate_jwk, import_pem
+from litestar_jwtsession.remote_keys import RemoteJWKSet
 from litestar_jwtsession.session.claims import SessionClaims, SessionSnapshot
 from litestar_jwtsession.session.config import CookieOptions, JWESessionConfig, JWSSessionConfig
 from litestar_jwtsession.session.hooks import HookEvent, SessionHooks
@@ -50,6 +51,7 @@ __all__ = (
     "KeyPair",
     "LitestarSessionStore",
     "PasswordKeyWarning",
+    "RemoteJWKSet",
     "Session",
     "SessionClaims",
     "SessionError",

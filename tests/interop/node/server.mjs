@@ -10,6 +10,8 @@
 //   GET  /session/:id       read the session
 //   POST /session/:id       body {data}: session.update(data)
 //   POST /session/:id/clear session.clear()
+//   GET  /jwks/:id          the public JWK Set of a JWS config keyed by a pair, as a Nuxt server
+//                           route publishes it (`Cache-Control: public, max-age=300`)
 // Each answers {session: {id, createdAt, expiresAt, data, token}, error?} (`error`: the message
 // an onError/onExpire hook saw while reading, if any).
 //
@@ -87,6 +89,14 @@ app.post("/session/:id/clear", async (event) => {
   const session = await use(event);
   await session.clear();
   return { session: {}, error: event.context.sessionError };
+});
+
+app.get("/jwks/:id", (event) => {
+  const { kind, config } = registered(event);
+  const publicKey = config.key?.publicKey;
+  if (kind !== "jws" || !publicKey) throw new HTTPError("not a JWS config with a key pair", { status: 404 });
+  event.res.headers.set("cache-control", "public, max-age=300");
+  return { keys: Array.isArray(publicKey) ? publicKey : [publicKey] };
 });
 
 // ------------------------------------------------------------------------------ keys and tokens
