@@ -50,7 +50,9 @@ class SessionFunctions:
     ) -> Session[ClaimsT]:
         """The request's session of ``config``, read on first use (fires ``on_read``,
         ``on_expire`` or ``on_error`` once per request)."""
-        return await self._session(connection, config).load()
+        session = self._session(connection, config)
+        # built from a guard's read, or read earlier in the request: no read to await
+        return session if session.is_loaded else await session.load()
 
     async def update(
         self,

@@ -86,13 +86,7 @@ def _new_context(
     runtime: SessionPolicy, connection: ASGIConnection[Any, Any, Any, Any], scope: dict[str, Any]
 ) -> RequestContext:
     http = scope["type"] == "http"
-    context = RequestContext(
-        runtime,
-        scope["headers"],
-        connection=connection,
-        method=scope["method"] if http else None,
-        writable=http,
-    )
+    context = RequestContext(runtime, scope["headers"], connection, scope["method"] if http else None, http)
     if _STARTED_KEY in scope:  # a background task, after a response that read no session
         context.response_started = True
     return context

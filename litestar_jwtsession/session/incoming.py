@@ -27,11 +27,12 @@ __all__ = ("CachedRead", "Incoming")
 class Incoming:
     """The headers of one request, indexed and with their cookies parsed on first use."""
 
-    _index: dict[bytes, bytes] | None = None
-    _cookies: dict[str, str] | None = None
+    __slots__ = ("_cookies", "_headers", "_index")
 
     def __init__(self, headers: Sequence[tuple[bytes, bytes]]) -> None:
         self._headers = headers
+        self._index: dict[bytes, bytes] | None = None
+        self._cookies: dict[str, str] | None = None
 
     def header(self, name: str) -> str | None:
         """First value of request header ``name`` (lower case)."""

@@ -341,7 +341,7 @@ def test_the_cached_read_declines_what_it_cannot_decide() -> None:
     config.codec.decode(token, now=NOW)  # cached
 
     def cached(*headers: tuple[bytes, bytes], policy: Policy = Policy(), method: str = "GET") -> Any:
-        context = RequestContext(policy, list(headers), connection=None, method=method, writable=True)
+        context = RequestContext(policy, list(headers), None, method, True)
         return context.cached_claims(config)
 
     cookie = (b"cookie", f"access={token}".encode())
@@ -358,7 +358,7 @@ def test_the_cached_read_declines_what_it_cannot_decide() -> None:
     assert cached(cookie, policy=csrf, method="GET") is not None
     later = JWSSessionConfig(key=HS256, name="access", clock=FakeClock(NOW + 60))
     later.codec.decode(token, now=NOW)
-    context = RequestContext(Policy(), [cookie], connection=None, method="GET", writable=True)
+    context = RequestContext(Policy(), [cookie], None, "GET", True)
     assert context.cached_claims(later) is None  # outside its time window
 
 
