@@ -117,12 +117,13 @@ class RequestContext(Incoming):
         payload = config.codec.cache.payload(token, config.clock())  # type: ignore[arg-type]
         if payload is None:
             return None
-        claims: dict[str, Any] = msgspec.json.decode(payload)
+        claims: dict[str, Any] = msgspec.json.decode(payload)  # the one decoding of this request
         try:
-            typed = claims if config.claims is None else convert_claims(config, claims)
+            # what the guard exposes gets its own top level (a dict) or is a struct of its own
+            typed = dict(claims) if config.claims is None else convert_claims(config, claims)
         except SessionError:
             return None  # the full read reports the mismatch
-        self._cached = CachedRead(config, token, claims, typed, payload)  # type: ignore[arg-type]
+        self._cached = CachedRead(config, token, claims, typed)  # type: ignore[arg-type]
         return typed
 
     # -- CSRF ------------------------------------------------------------------------------

@@ -83,16 +83,15 @@ class CachedRead:
     """A session cookie a guard read from the verified-token cache: the claims it admitted the
     request with, and what the session built later from it needs."""
 
-    __slots__ = ("claims", "config", "payload", "token", "typed")
+    __slots__ = ("claims", "config", "token", "typed")
 
-    def __init__(
-        self, config: SessionConfig[Any], token: str, claims: dict[str, Any], typed: Any, payload: bytes
-    ) -> None:
+    def __init__(self, config: SessionConfig[Any], token: str, claims: dict[str, Any], typed: Any) -> None:
         self.config = config
         self.token = token
         self.claims = claims
+        """The verified claims, as the token carried them: a copy of their top level is taken
+        before anything sees them, so code that changes ``request.auth`` (a user lookup, a
+        handler) does not change the session built later, as with the full read."""
         self.typed = typed
-        """``claims`` converted to ``config.claims``, or ``claims`` itself."""
-        self.payload = payload
-        """The verified JSON payload: the session decodes its own copy of the claims, so code
-        that changed ``request.auth`` meanwhile does not change the session."""
+        """The claims as the guard exposes them (``request.auth``): converted to
+        ``config.claims``, or a dict of their own."""

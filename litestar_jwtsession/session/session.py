@@ -15,8 +15,6 @@ import copy
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast
 
-import msgspec
-
 from litestar_jwtsession.errors import ErrorCode, SessionError, StoreUnavailableError
 from litestar_jwtsession.session.claims import RESERVED_CLAIMS, SessionSnapshot, floor_ms, snapshot_of
 from litestar_jwtsession.session.csrf import csrf_token
@@ -54,6 +52,8 @@ class Session(SessionBase, Generic[ClaimsT]):
     unjwt. ``data`` is the payload without ``jti``, ``iat`` and ``exp``.
     """
 
+    __slots__ = ()
+
     def __class_getitem__(cls, item: Any) -> type[Session[Any]]:
         # ``Session[Claims]`` is ``Session`` at run time: Litestar checks every injected value
         # against its parameter's annotation with isinstance(), which a subscripted generic makes
@@ -67,7 +67,7 @@ class Session(SessionBase, Generic[ClaimsT]):
         session: Session[Any] = cls(cached.config, request)
         session._token_from_cookie = True
         session._incoming = cached.claims
-        session._apply(msgspec.json.decode(cached.payload), cached.typed, cached.token)
+        session._apply(cached.claims, cached.typed, cached.token)
         session._loaded = True
         return session
 

@@ -36,28 +36,44 @@ SessionUpdate = (
 class SessionBase:
     """The state of a session and its writes: ``update()``, ``clear()`` and ``adopt()``."""
 
-    # Immutable defaults live on the class: a session is built per request that reads one, and
-    # only what differs from them is stored on the instance.
-    id: str | None = None
-    """The ``jti`` of the current token; ``None`` for an anonymous session."""
-    expires_at: int | None = None
-    token: str | None = None
-    _created_at: int | None = None  # set on first read: a new session is created "now"
-    _claims: Any = None
-    _cookie_action: Literal["set", "clear"] | None = None
-    _token_from_cookie = False
-    _loaded = False
-    _reading = False
-    _loading: asyncio.Event | None = None
-    _load_error: BaseException | None = None
-    _incoming: dict[str, Any] | None = None  # claims of the verified incoming token
-    _refusal: ErrorCode | None = None
+    __slots__ = (
+        "_claims",
+        "_cookie_action",
+        "_created_at",
+        "_incoming",
+        "_load_error",
+        "_loaded",
+        "_loading",
+        "_reading",
+        "_refusal",
+        "_request",
+        "_token_from_cookie",
+        "config",
+        "data",
+        "expires_at",
+        "id",
+        "token",
+    )
 
     def __init__(self, config: SessionConfig[Any], request: RequestScope | None) -> None:
         self.config = config
         self._request = request
         """The request context; ``None`` once the response is done (then read-only)."""
+        self.id: str | None = None
+        """The ``jti`` of the current token; ``None`` for an anonymous session."""
+        self._created_at: int | None = None  # set on first read: a new session is created "now"
+        self.expires_at: int | None = None
         self.data: dict[str, Any] = {}
+        self.token: str | None = None
+        self._claims: Any = None
+        self._cookie_action: Literal["set", "clear"] | None = None
+        self._token_from_cookie = False
+        self._loaded = False
+        self._reading = False
+        self._loading: asyncio.Event | None = None
+        self._load_error: BaseException | None = None
+        self._incoming: dict[str, Any] | None = None  # claims of the verified incoming token
+        self._refusal: ErrorCode | None = None
 
     @property
     def created_at(self) -> int:
