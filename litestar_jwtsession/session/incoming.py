@@ -25,31 +25,51 @@ __all__ = ("CachedRead", "Incoming")
 
 
 class Incoming:
-    """The headers of one request, indexed and with their cookies parsed on first use."""
+    """The headers of one request, read on first use: the Cookie header values collected and
+    parsed once, other headers looked up by name."""
 
-    __slots__ = ("_cookies", "_headers", "_index")
+    __slots__ = ("_cookie_values", "_cookies", "_headers", "_index")
 
     def __init__(self, headers: Sequence[tuple[bytes, bytes]]) -> None:
         self._headers = headers
         self._index: dict[bytes, bytes] | None = None
+        self._cookie_values: list[bytes] | None = None
         self._cookies: dict[str, str] | None = None
 
     def header(self, name: str) -> str | None:
         """First value of request header ``name`` (lower case)."""
-        value = (self._index or self._header_index()).get(name.encode("latin-1"))
+        value = self._header_value(name.encode("latin-1"))
         return None if value is None else value.decode("latin-1")
 
-    def _header_index(self) -> dict[bytes, bytes]:
-        # one pass in C: reversed, so the first value of a repeated header wins
-        index = self._index = dict(reversed(self._headers))
-        return index
+    def _header_value(self, name: bytes) -> bytes | None:
+        """The first value of header ``name``. The first lookup of a request is one scan that also
+        collects the Cookie header values (a session's read looks up its session header, then its
+        cookie); later lookups go through an index of every header."""
+        index = self._index
+        if index is not None:
+            return index.get(name)
+        if self._cookie_values is not None:
+            # one pass in C: reversed, so the first value of a repeated header wins
+            index = self._index = dict(reversed(self._headers))
+            return index.get(name)
+        found = None
+        cookie_values = []
+        for key, value in self._headers:
+            if key == b"cookie":
+                cookie_values.append(value)
+            elif key == name and found is None:
+                found = value
+        self._cookie_values = cookie_values
+        return found
 
     @property
     def cookies(self) -> dict[str, str]:
         """The request's cookies (first occurrence of a name wins); do not mutate."""
         cookies = self._cookies
         if cookies is None:
-            values = [value for name, value in self._headers if name == b"cookie"]
+            values = self._cookie_values
+            if values is None:
+                values = self._cookie_values = [value for name, value in self._headers if name == b"cookie"]
             if len(values) == 1:  # the rule (HTTP/1.1): memoised across requests
                 cookies = parse_cookie_value(values[0])
             else:  # none, or a Cookie header split by HTTP/2
@@ -61,8 +81,7 @@ class Incoming:
         """``(token, from_cookie)`` of ``config``'s session: the session header wins over the
         cookie (whose chunks are reassembled); ``(None, False)`` when neither carries one."""
         if config.header_key is not None:
-            index = self._index or self._header_index()
-            raw = index.get(config.header_key)
+            raw = self._header_value(config.header_key)
             if raw:
                 header = raw.decode("latin-1")
                 token = header[7:].strip() if header.startswith("Bearer ") else header
