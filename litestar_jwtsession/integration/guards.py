@@ -53,14 +53,17 @@ def _is_automatic_options(route_handler: BaseRouteHandler) -> bool:
     return code is not None and code is _AUTOMATIC_OPTIONS_CODE
 
 
+_SCOPE_COLLECTIONS = (list, tuple, set, frozenset)
+
+
 def _scope_claim(claims: Any) -> list[Any] | tuple[Any, ...] | set[Any] | frozenset[Any]:
     value = claims.get("scope") if type(claims) is dict else getattr(claims, "scope", None)
+    if type(value) is list or isinstance(value, _SCOPE_COLLECTIONS):  # a list: what JSON gives
+        return value  # non-string members never equal a required scope
     if isinstance(value, str):
         # RFC 6749 §3.3: scopes are delimited by the ASCII space only; str.split() would also
         # split on tabs, line breaks and Unicode spaces ("read\u00a0admin" would grant "admin")
         return [item for item in value.split(" ") if item]
-    if isinstance(value, list | tuple | set | frozenset):
-        return value  # non-string members never equal a required scope
     return ()
 
 
