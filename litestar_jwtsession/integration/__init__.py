@@ -1,1 +1,1 @@
-"""The Litestar layer: plugin, middleware, guards."""
+"""The Litestar layer: the plugin and its runtime, the request context, guards, hooks, stores."""

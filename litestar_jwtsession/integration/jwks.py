@@ -101,7 +101,7 @@ def jwks_route(
     The set is computed (and checked, see :func:`public_jwk_set`) once, when this function is
     called: a key that must not be published fails at start-up, never at request time. The route
     is public: session guards (``requires_session()`` on any layer) and Litestar's authentication
-    middleware (``exclude_from_auth``) skip it, and the session middleware does not run for it.
+    middleware (``exclude_from_auth``) skip it, and it never reads a session.
 
     Args:
         path: the route path.
