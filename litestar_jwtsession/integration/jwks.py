@@ -44,6 +44,11 @@ def _config_sources(config: SessionConfig[Any]) -> list[KeySource]:
         )
     if not isinstance(config, JWSSessionConfig):
         raise ValueError(f"expected a JWSSessionConfig, got {type(config).__name__}")
+    if config.key_source is not None:
+        raise ValueError(
+            f"refusing to publish the keys of JWS session {config.name!r}: it verifies with "
+            "another service's keys (a key source) and has none of its own"
+        )
     key = config.key
     if not isinstance(key, KeyPair):
         raise ValueError(

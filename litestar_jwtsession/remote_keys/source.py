@@ -1,9 +1,10 @@
 """``RemoteJWKSet``: verify access sessions with the keys another service publishes.
 
-It plugs into a :class:`~litestar_jwtsession.JWSSessionConfig` through the ``on_key_lookup``
-hook: for each incoming token it answers the public key(s) of the issuer's JWK Set that match
-the token's ``kid`` and ``alg``, or raises a :class:`~litestar_jwtsession.SessionError`, which
-the session reports to ``on_error`` and reads as anonymous (a guard answers 401).
+It is a key source: passed as a :class:`~litestar_jwtsession.JWSSessionConfig`'s ``key`` (or
+registered as its ``on_key_lookup`` hook), for each incoming token it answers the public key(s)
+of the issuer's JWK Set that match the token's ``kid`` and ``alg``, or raises a
+:class:`~litestar_jwtsession.SessionError`, which the session reports to ``on_error`` and reads
+as anonymous (a guard answers 401).
 
 How often it asks the issuer (every rule keeps a flood of hostile tokens from becoming a flood
 of fetches):
@@ -65,8 +66,7 @@ class RemoteJWKSet:
     .. code-block:: python
 
         issuer_keys = RemoteJWKSet("https://auth.example.com/.well-known/jwks.json")
-        access = JWSSessionConfig(key=issuer_keys.verify_only_key(), name="access_token")
-        access.hooks.on_key_lookup(issuer_keys.key_lookup)
+        access = JWSSessionConfig(key=issuer_keys, name="access_token")
 
     Args:
         url: the JWK Set's ``https://`` URL; ``http://`` only for a loopback host (``localhost``,

@@ -26,6 +26,7 @@ from litestar_jwtsession.jose.password_checks import warn_about_password_key
 from litestar_jwtsession.session.cookies import CookieOptions, CookieSpec
 from litestar_jwtsession.session.csrf import derive_csrf_secret
 from litestar_jwtsession.session.hooks import SessionHooks
+from litestar_jwtsession.session.key_source import KeySource
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -185,8 +186,15 @@ class SessionConfig(Generic[ClaimsT]):
         empty when the key holds nothing secret."""
         key = self._csrf_key
         if key is None:
-            key = self._csrf_key = derive_csrf_secret(self.key, self.name, self._password_iterations) or b""
+            source = None if self.key_source is not None else self.key  # a key source holds no secret
+            key = self._csrf_key = derive_csrf_secret(source, self.name, self._password_iterations) or b""
         return key
+
+    @property
+    def key_source(self) -> KeySource | None:
+        """The key source every token is verified with (``key`` when it is one, e.g. a
+        :class:`~litestar_jwtsession.RemoteJWKSet`); such a config verifies and cannot sign."""
+        return self.key if isinstance(self.key, KeySource) else None
 
     @property
     def _password_iterations(self) -> int:
@@ -253,8 +261,9 @@ class JWSSessionConfig(SessionConfig[ClaimsT]):
     def _build_codec(self, rules: ClaimRules) -> JWSCodec:
         if isinstance(self.key, str):
             raise ValueError("a JWS session needs an oct JWK or a KeyPair; password strings are JWE-only")
+        key = self.key.verify_only_key(self.alg) if isinstance(self.key, KeySource) else _check_key(self.key)
         return JWSCodec(
-            _check_key(self.key),
+            key,
             alg=self.alg,
             rules=rules,
             max_token_size=self.max_token_size,

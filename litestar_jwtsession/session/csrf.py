@@ -92,6 +92,8 @@ def derive_csrf_secret(key: Any, name: str, password_iterations: int = 600_000) 
     A JWK is HMAC-SHA256'd; a password (a JWE key ``str``) is stretched with PBKDF2-HMAC-SHA256 at
     ``password_iterations`` (the config's PBES2 count), so the readable CSRF tokens are no cheaper
     a password oracle than the sealed tokens are."""
+    if key is None:
+        return None
     info = _LABEL + b"\x00" + name.encode("utf-8")
     if isinstance(key, str):
         return _stretched(key.encode("utf-8"), info, max(password_iterations, 1))

@@ -28,7 +28,12 @@ __all__ = ("check_not_revoked", "decode_now", "decode_token", "verifies_now")
 def verifies_now(config: SessionConfig[Any], store: SessionStore | None) -> bool:
     """Whether a token of ``config`` can be verified without awaiting anything: no key-lookup
     hook, no revocation store, no PBES2 key to derive off the event loop."""
-    return store is None and not config.codec.derives_keys and not config.hooks.has("on_key_lookup")
+    return (
+        store is None
+        and not config.codec.derives_keys
+        and config.key_source is None
+        and not config.hooks.has("on_key_lookup")
+    )
 
 
 def decode_now(config: SessionConfig[Any], token: str) -> tuple[dict[str, Any], Any]:
@@ -48,13 +53,16 @@ async def decode_token(
 
 
 async def _key_for(config: SessionConfig[Any], token: str, connection: Any, run: Run) -> Any:
-    """The key an ``on_key_lookup`` hook picks for ``token`` (``None``: the configured keys)."""
-    hooks = config.hooks
-    if not hooks.has("on_key_lookup"):
+    """The key the config's key source, else an ``on_key_lookup`` hook, picks for ``token``
+    (``None``: the configured keys)."""
+    hooks, source = config.hooks, config.key_source
+    if source is None and not hooks.has("on_key_lookup"):
         return None
     try:
         header = config.codec.header(token)  # inside: only SessionErrors leave this function
         event = HookEvent(connection=connection, config=config, header=header)
+        if source is not None:
+            return await run(source.key_lookup(event))
         return await run(hooks.first("on_key_lookup", event))
     except SessionError:
         raise

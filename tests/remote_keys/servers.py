@@ -236,9 +236,8 @@ class Verifier:
         self.errors: list[str] = []
         self.messages: list[str] = []
         config: JWSSessionConfig[Any] = JWSSessionConfig(
-            key=remote.verify_only_key(), name="access_token", session_header="authorization"
+            key=remote, name="access_token", session_header="authorization"
         )
-        config.hooks.on_key_lookup(remote.key_lookup)
         config.hooks.on_error(self._record)
         self.config = config
 

@@ -192,3 +192,21 @@ def test_a_jwe_config_is_refused() -> None:
     with pytest.raises(SessionError) as refused:
         asyncio.run(RemoteJWKSet(NOWHERE).key_lookup(event))
     assert refused.value.code is ErrorCode.KEY_LOOKUP_FAILED
+
+
+def test_a_config_whose_key_is_the_remote_set_verifies_only() -> None:
+    from litestar_jwtsession import jwks_route
+    from litestar_jwtsession.session.key_source import KeySource
+
+    remote = RemoteJWKSet("http://127.0.0.1:9/jwks.json")
+    config: JWSSessionConfig[Any] = JWSSessionConfig(key=remote, name="access_token")
+    assert isinstance(remote, KeySource)
+    assert config.key_source is remote
+    assert config.csrf_key == b""  # no secret to derive a CSRF secret from
+    with pytest.raises(SessionError) as refused:
+        config.encode_token({"sub": "ada", "jti": "j", "iat": 1})
+    assert refused.value.code == "ERR_JWK_INVALID"  # nothing to sign with
+    with pytest.raises(ValueError, match="key source"):
+        jwks_route(config=config)
+    with pytest.raises(ConfigurationError, match="csrf_secret"):
+        JWSSessionConfig(key=remote, name="access_token", csrf=True)
