@@ -20,6 +20,7 @@ from litestar_jwtsession.integration.api import (
 from litestar_jwtsession.integration.cli import JWTSessionCLIPlugin
 from litestar_jwtsession.integration.guards import (
     SessionGuard,
+    requires_fresh_login,
     requires_scopes,
     requires_session,
     session_scopes,
@@ -73,6 +74,7 @@ __all__ = (
     "jwks_route",
     "parse_duration",
     "public_jwk_set",
+    "requires_fresh_login",
     "requires_scopes",
     "requires_session",
     "revoke_subject",

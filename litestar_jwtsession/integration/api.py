@@ -61,11 +61,14 @@ class SessionFunctions:
         update: SessionUpdate | None = None,
         *,
         replace: bool = False,
+        login: bool = False,
     ) -> Session[ClaimsT]:
-        """Update the session (see :meth:`Session.update`). ``config`` may be a modified copy of
-        the registered one (e.g. another clock): it shares the session by name, and its own
-        settings drive this write."""
-        return await self._session(connection, config).update_with(config, update, replace=replace)
+        """Update the session (see :meth:`Session.update`; ``login=True`` stamps ``auth_time``).
+        ``config`` may be a modified copy of the registered one (e.g. another clock): it shares
+        the session by name, and its own settings drive this write."""
+        return await self._session(connection, config).update_with(
+            config, update, replace=replace, login=login
+        )
 
     async def clear(
         self, connection: ASGIConnection[Any, Any, Any, Any], config: SessionConfig[ClaimsT]

@@ -1,4 +1,4 @@
-"""Route guards on a session: ``requires_session`` and ``requires_scopes``.
+"""Route guards on a session: ``requires_session``, ``requires_scopes`` and ``requires_fresh_login``.
 
 A guard asks the request context for its session's claims: first the fast read (a cookie the
 verified-token cache vouches for), else the session's full read, which may re-issue the access
@@ -12,11 +12,21 @@ import inspect
 from types import CodeType
 from typing import TYPE_CHECKING, Any
 
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+import msgspec
+from litestar.enums import ScopeType
+from litestar.exceptions import (
+    HTTPException,
+    LitestarException,
+    NotAuthorizedException,
+    PermissionDeniedException,
+    WebSocketException,
+)
 from litestar.routes.http import HTTPRoute
 
 from litestar_jwtsession.integration.context import route_context
 from litestar_jwtsession.integration.errors import ImproperlyConfigured
+from litestar_jwtsession.jose.durations import Duration, parse_duration
+from litestar_jwtsession.session.claims import AUTH_TIME_CLAIM, auth_time_of
 from litestar_jwtsession.session.config import SessionConfig
 
 if TYPE_CHECKING:
@@ -28,7 +38,14 @@ if TYPE_CHECKING:
     from litestar_jwtsession.integration.runtime import SessionRuntime
     from litestar_jwtsession.session.context import RequestContext
 
-__all__ = ("SKIP_GUARD_OPT_KEY", "SessionGuard", "requires_scopes", "requires_session", "session_scopes")
+__all__ = (
+    "SKIP_GUARD_OPT_KEY",
+    "SessionGuard",
+    "requires_fresh_login",
+    "requires_scopes",
+    "requires_session",
+    "session_scopes",
+)
 
 SKIP_GUARD_OPT_KEY = "skip_session_guard"
 """Route ``opt`` key that lets a route opt out of every session guard of its layers."""
@@ -73,17 +90,23 @@ def session_scopes(claims: Any) -> frozenset[str]:
 
 
 class SessionGuard:
-    """A Litestar guard: 401 without a valid session, 403 without the required scopes.
+    """A Litestar guard: 401 without a valid session, 403 without the required scopes, and, with
+    ``max_age``, 401 with RFC 9470's challenge when the session's login is older than that.
 
-    Instances carry ``session``, ``scopes`` and ``any_of`` so the plugin can document them in OpenAPI.
+    Instances carry ``session``, ``scopes``, ``any_of`` and ``max_age`` so the plugin can document
+    them in OpenAPI.
     """
 
-    __slots__ = ("_resolved", "any_of", "scopes", "session")
+    __slots__ = ("_resolved", "any_of", "max_age", "scopes", "session")
 
-    def __init__(self, session: SessionRef, scopes: tuple[str, ...], any_of: bool) -> None:
+    def __init__(
+        self, session: SessionRef, scopes: tuple[str, ...], any_of: bool, max_age: int | None = None
+    ) -> None:
         self.session = session
         self.scopes = frozenset(scopes)
         self.any_of = any_of
+        self.max_age = max_age
+        """Seconds since the login (``auth_time``) within which a session is admitted; ``None``: any."""
         self._resolved: tuple[SessionRuntime, SessionConfig[Any]] | None = None
 
     async def __call__(
@@ -101,13 +124,17 @@ class SessionGuard:
         config = resolved[1] if resolved is not None and resolved[0] is runtime else self._resolve(runtime)
         claims = context.cached_claims(config)  # the fast read: a cookie the token cache vouches for
         if claims is None:
-            claims = await self._read(context, config)
+            claims = await self._read(connection, context, config)
         if self.scopes and self._lacks_scopes(claims):
             wanted = " ".join(sorted(self.scopes))
-            raise PermissionDeniedException(
-                detail="Insufficient scope",
-                headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{wanted}"'},
+            raise _refusal(
+                connection,
+                PermissionDeniedException,
+                "Insufficient scope",
+                f'Bearer error="insufficient_scope", scope="{wanted}"',
             )
+        if self.max_age is not None and _stale(claims, config, self.max_age):
+            raise _login_required(connection, self.max_age)
         # expose the admitted session the Litestar way: ``request.auth`` and ``request.user``
         scope: dict[str, Any] = connection.scope  # type: ignore[assignment]
         scope["auth"] = claims
@@ -118,17 +145,22 @@ class SessionGuard:
 
     def _resolve(self, runtime: SessionRuntime) -> SessionConfig[Any]:
         config = runtime.config_for(self.session)
+        if self.max_age is not None and not _carries_auth_time(config.claims):
+            raise ImproperlyConfigured(
+                f"requires_fresh_login: the claims type of session {config.name!r} has no "
+                f"{AUTH_TIME_CLAIM!r} field (derive it from SessionClaims)"
+            )
         self._resolved = (runtime, config)
         return config
 
     @staticmethod
-    async def _read(context: RequestContext, config: SessionConfig[Any]) -> Any:
+    async def _read(
+        connection: ASGIConnection[Any, Any, Any, Any], context: RequestContext, config: SessionConfig[Any]
+    ) -> Any:
         """The full read: the claims of a valid session, else 401."""
         session = await context.session(config).load()
         if not session.is_valid:
-            raise NotAuthorizedException(
-                detail="A valid session is required", headers={"WWW-Authenticate": "Bearer"}
-            )
+            raise _refusal(connection, NotAuthorizedException, "A valid session is required", "Bearer")
         return session.claims
 
     def _lacks_scopes(self, claims: Any) -> bool:
@@ -140,7 +172,55 @@ class SessionGuard:
             return self.scopes.isdisjoint(strings) if self.any_of else not self.scopes.issubset(strings)
 
     def __repr__(self) -> str:
-        return f"SessionGuard(session={self.session!r}, scopes={sorted(self.scopes)}, any_of={self.any_of})"
+        fresh = "" if self.max_age is None else f", max_age={self.max_age}"
+        scopes = sorted(self.scopes)
+        return f"SessionGuard(session={self.session!r}, scopes={scopes}, any_of={self.any_of}{fresh})"
+
+
+def _refusal(
+    connection: ASGIConnection[Any, Any, Any, Any],
+    exception: type[HTTPException],
+    detail: str,
+    challenge: str,
+) -> LitestarException:
+    """The refusal a guard raises: ``exception`` with its ``WWW-Authenticate`` challenge, or, on a
+    WebSocket handshake (which has no headers to answer with), a close with code 4000 + its
+    status (4401, 4403) and ``detail`` as the reason, where Litestar would close with 4500."""
+    if connection.scope["type"] == ScopeType.WEBSOCKET:
+        return WebSocketException(detail=detail, code=4000 + exception.status_code)
+    return exception(detail=detail, headers={"WWW-Authenticate": challenge})
+
+
+def _stale(claims: Any, config: SessionConfig[Any], max_age: int) -> bool:
+    """Whether the login behind ``claims`` is older than ``max_age`` seconds on ``config``'s clock
+    (no ``auth_time`` is no login; one later than the clock allows, beyond ``leeway``, is refused)."""
+    auth_time = auth_time_of(claims)
+    if auth_time is None:
+        return True
+    now = config.clock()
+    return not now - max_age <= auth_time <= now + config.leeway
+
+
+def _login_required(connection: ASGIConnection[Any, Any, Any, Any], max_age: int) -> LitestarException:
+    # RFC 9470 §3: the error code and max_age tell the client to log the user in again
+    return _refusal(
+        connection,
+        NotAuthorizedException,
+        f"A login within the last {max_age} seconds is required",
+        'Bearer error="insufficient_user_authentication", '
+        'error_description="A more recent authentication is required", '
+        f'max_age="{max_age}"',
+    )
+
+
+def _carries_auth_time(claims_type: type[Any] | None) -> bool:
+    """Whether claims converted to ``claims_type`` keep ``auth_time`` (a plain dict does)."""
+    if claims_type is None:
+        return True
+    fields = getattr(msgspec.inspect.type_info(claims_type), "fields", None)
+    return fields is None or any(
+        field.name == AUTH_TIME_CLAIM and field.encode_name == AUTH_TIME_CLAIM for field in fields
+    )
 
 
 async def _retrieve_user(
@@ -152,7 +232,7 @@ async def _retrieve_user(
     if inspect.isawaitable(user):  # sync and async handlers alike, as Litestar's auth backends
         user = await user
     if user is None:
-        raise NotAuthorizedException(detail="Unknown user", headers={"WWW-Authenticate": "Bearer"})
+        raise _refusal(connection, NotAuthorizedException, "Unknown user", "Bearer")
     return user
 
 
@@ -168,3 +248,21 @@ def requires_scopes(*scopes: str, any_of: bool = False, session: SessionRef = No
     if any(not isinstance(scope, str) or not scope or " " in scope for scope in scopes):
         raise ImproperlyConfigured("scopes must be non-empty strings without spaces")
     return SessionGuard(session, scopes, any_of)
+
+
+def requires_fresh_login(max_age: Duration, *, session: SessionRef = None) -> SessionGuard:
+    """Guard: the session's login (its ``auth_time`` claim, stamped by
+    ``session.update(..., login=True)``) must be at most ``max_age`` old (seconds, a ``timedelta``
+    or a duration such as ``"5m"``), on the session config's clock.
+
+    A session without ``auth_time``, or whose login is older, is refused with 401 and
+    ``WWW-Authenticate: Bearer error="insufficient_user_authentication", error_description="...",
+    max_age="<seconds>"`` (RFC 9470): the client should have the user log in again. A session
+    re-issued by the refresh fallback keeps the login time of its refresh session, so it is not
+    fresh. No valid session at all: 401 with ``Bearer``, as :func:`requires_session`.
+    """
+    try:
+        seconds = parse_duration(max_age)
+    except TypeError as exc:
+        raise ImproperlyConfigured(f"requires_fresh_login: max_age: {exc}") from exc
+    return SessionGuard(session, (), False, seconds)

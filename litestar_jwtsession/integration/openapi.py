@@ -2,10 +2,11 @@
 
 - :func:`security_schemes`: one scheme per transport of each session (its cookie, its header).
 - :func:`document_route_handler`: for a handler with session guards, the security requirements
-  of those guards, the **401** every session guard may answer (and the **403** of scope guards),
-  each with its ``WWW-Authenticate`` header, and on unsafe methods the CSRF header of the
-  CSRF-protected cookie sessions the guards read. What the app declares itself wins: a response
-  or parameter the handler already documents is never replaced.
+  of those guards, the **401** every session guard may answer (with RFC 9470's
+  ``insufficient_user_authentication`` challenge too under ``requires_fresh_login``) and the
+  **403** of scope guards, each with its ``WWW-Authenticate`` header, and on unsafe methods the
+  CSRF header of the CSRF-protected cookie sessions the guards read. What the app declares
+  itself wins: a response or parameter the handler already documents is never replaced.
 
 Responses and parameters are added through the handler's ``operation_class`` (Litestar's hook
 for customising an operation), so they are merged with what Litestar generated for the handler,
@@ -126,7 +127,9 @@ def document_route_handler(runtime: SessionRuntime, handler: HTTPRouteHandler) -
     if not sessions:
         return
     scoped = any(scopes or alternatives for _, scopes, alternatives in sessions.values())
-    responses = _guard_responses(handler, scoped=scoped)
+    # the strictest login age of the fresh-login guards: the one a client must satisfy
+    max_age = min((guard.max_age for guard in guards if guard.max_age is not None), default=None)
+    responses = _guard_responses(handler, scoped=scoped, max_age=max_age)
     parameters: list[Parameter] = []
     if not handler.http_methods <= _SAFE_METHODS:
         parameters = _csrf_parameters(runtime, [config for config, _, _ in sessions.values()])
@@ -188,15 +191,32 @@ _CHALLENGES = {
 }
 
 
-def _guard_responses(handler: HTTPRouteHandler, *, scoped: bool) -> dict[str, OpenAPIResponse]:
+def _fresh_login_challenge(max_age: int) -> tuple[str, str]:
+    """What the 401 of a route under ``requires_fresh_login(max_age)`` adds to its description and
+    to its header's."""
+    return (
+        f" Or the session's login is more than {max_age} seconds old (or unknown): log in again.",
+        ' Or `Bearer error="insufficient_user_authentication", error_description="...", '
+        f'max_age="{max_age}"` (RFC 9470) when the login is too old.',
+    )
+
+
+def _guard_responses(
+    handler: HTTPRouteHandler, *, scoped: bool, max_age: int | None = None
+) -> dict[str, OpenAPIResponse]:
     """The responses the session guards of ``handler`` may answer with, as Litestar sends them:
     its default exception handler writes ``{"status_code": ..., "detail": ...}`` in the handler's
     media type (JSON text for any other than JSON) with the exception's headers. An exception
-    handler of the app's own may answer differently, so then only the status is promised."""
+    handler of the app's own may answer differently, so then only the status is promised.
+    ``max_age``: the strictest ``requires_fresh_login`` of the handler, whose challenge the 401
+    then documents as well."""
     media_type = str(getattr(handler.media_type, "value", handler.media_type))
     answers = {}
     for status in (401, 403) if scoped else (401,):
         exception, description, pattern, header_description = _CHALLENGES[status]
+        if status == 401 and max_age is not None:
+            more, header_more = _fresh_login_challenge(max_age)
+            description, header_description = description + more, header_description + header_more
         default = not _custom_exception_handler(handler, exception)
         header = OpenAPIHeader(
             schema=Schema(type=OpenAPIType.STRING, pattern=pattern),

@@ -10,6 +10,7 @@ import msgspec
 from litestar_jwtsession.errors import SessionError
 from litestar_jwtsession.integration.context import request_context
 from litestar_jwtsession.integration.stores import BOOKKEEPING_CLAIMS
+from litestar_jwtsession.session.claims import AUTH_TIME_CLAIM
 from litestar_jwtsession.session.hooks import HookEvent
 from litestar_jwtsession.session.session import REQUEST_REFUSALS
 
@@ -49,6 +50,9 @@ async def reissue_from_refresh(
     (``fid``) instead, so a detected reuse revokes it with the family. If the token may not be
     rotated (reuse: see ``SessionHooks.on_reuse``) the refresh session is cleared and the access
     session stays anonymous.
+
+    Whatever the data, the access session's ``auth_time`` is the refresh session's (or none): a
+    refresh is no login, so it never makes a session pass ``requires_fresh_login``.
     """
     access: Session[Any] = event.session
     if access.is_valid:
@@ -69,6 +73,12 @@ async def reissue_from_refresh(
     if rotation is not None and not await rotation.rotate(event.connection, refresh):
         return
     data = _access_data(refresh.data if decision is None else decision)
+    # a refresh is no login: the access session carries the refresh session's auth_time, never
+    # a newer one (not even from an on_refresh hook), and none when the refresh session has none
+    data.pop(AUTH_TIME_CLAIM, None)
+    auth_time = refresh.data.get(AUTH_TIME_CLAIM)
+    if auth_time is not None:
+        data[AUTH_TIME_CLAIM] = auth_time
     if rotation is not None:
         data.update(rotation.access_claims(refresh))
     try:

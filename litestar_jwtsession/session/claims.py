@@ -17,10 +17,12 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
 __all__ = (
+    "AUTH_TIME_CLAIM",
     "RESERVED_CLAIMS",
     "SessionClaims",
     "SessionSnapshot",
     "TypedClaims",
+    "auth_time_of",
     "convert_claims",
     "floor_ms",
     "mint_claims",
@@ -29,6 +31,11 @@ __all__ = (
 
 RESERVED_CLAIMS = frozenset({"jti", "iat", "exp"})
 """Claims the session manages itself; they never live in ``data``."""
+
+AUTH_TIME_CLAIM = "auth_time"
+"""When the user last logged in, seconds since the epoch (OpenID Connect's claim). It lives in
+``data``, but ``update(..., login=True)`` stamps it, a ``replace=True`` update keeps it, and the
+refresh fallback copies it from the refresh session (see :meth:`SessionBase.update`)."""
 
 
 def floor_ms(seconds: float) -> int:
@@ -92,6 +99,15 @@ class SessionClaims(msgspec.Struct, kw_only=True, omit_defaults=True):
     """Audience."""
     scope: list[str] | str | None = None
     """Granted scopes: a list, or one space-delimited string (OAuth style)."""
+    auth_time: int | None = None
+    """When the user last logged in, seconds since the epoch: stamped by
+    ``update(..., login=True)`` and read by ``requires_fresh_login``."""
+
+
+def auth_time_of(claims: Any) -> float | None:
+    """The ``auth_time`` of ``claims`` (a dict or a typed struct), if it is a NumericDate."""
+    value = claims.get(AUTH_TIME_CLAIM) if type(claims) is dict else getattr(claims, AUTH_TIME_CLAIM, None)
+    return value if is_numeric_date(value) else None
 
 
 class TypedClaims(Protocol):

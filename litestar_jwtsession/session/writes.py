@@ -7,6 +7,7 @@ incoming token and the output; kept apart so that each fits one module.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, Self
 
@@ -14,7 +15,13 @@ import msgspec
 
 from litestar_jwtsession.errors import ErrorCode, SessionError, safe_text
 from litestar_jwtsession.jose.claims import validate_claims
-from litestar_jwtsession.session.claims import RESERVED_CLAIMS, convert_claims, floor_ms, mint_claims
+from litestar_jwtsession.session.claims import (
+    AUTH_TIME_CLAIM,
+    RESERVED_CLAIMS,
+    convert_claims,
+    floor_ms,
+    mint_claims,
+)
 
 if TYPE_CHECKING:
     import asyncio
@@ -97,15 +104,27 @@ class SessionBase:
             self, request: RequestScope, token: str, *, from_cookie: bool, refusable: bool = True
         ) -> tuple[dict[str, Any], Any]: ...
 
-    async def update(self, update: SessionUpdate | None = None, *, replace: bool = False) -> Self:
+    async def update(
+        self, update: SessionUpdate | None = None, *, replace: bool = False, login: bool = False
+    ) -> Self:
         """Merge ``update`` into ``data`` (or replace it), mint a new ``jti``/``iat``, seal, set the cookie.
+
+        ``login=True`` says that the user has just proved who they are (a password, a passkey, a
+        second factor): it stamps ``auth_time`` (now, in seconds since the epoch), which
+        ``requires_fresh_login`` reads. Any other update keeps the session's ``auth_time``, even
+        with ``replace=True``, unless ``update`` carries one of its own.
 
         On failure ``data``, ``id``, ``token`` and the times are rolled back and the error re-raised.
         """
-        return await self.update_with(self.config, update, replace=replace)
+        return await self.update_with(self.config, update, replace=replace, login=login)
 
     async def update_with(
-        self, config: SessionConfig[Any], update: SessionUpdate | None = None, *, replace: bool = False
+        self,
+        config: SessionConfig[Any],
+        update: SessionUpdate | None = None,
+        *,
+        replace: bool = False,
+        login: bool = False,
     ) -> Self:
         """:meth:`update` with the settings of ``config``, a modified copy of this session's config
         (e.g. another clock or lifetime) sharing its name."""
@@ -118,10 +137,17 @@ class SessionBase:
         except BaseException:
             self._restore(before, saved)  # an updater may have mutated data in place
             raise
+        # re-issuing a session is no login: its auth_time survives a replace
+        auth_time = self.data.get(AUTH_TIME_CLAIM)
         if replace:
             self.data.clear()
         self.data.update((key, value) for key, value in patch.items() if key not in RESERVED_CLAIMS)
-        claims = mint_claims(config, self.data, config.clock())
+        now = config.clock()
+        if login:
+            self.data[AUTH_TIME_CLAIM] = math.floor(now)
+        elif auth_time is not None and AUTH_TIME_CLAIM not in patch:
+            self.data[AUTH_TIME_CLAIM] = auth_time
+        claims = mint_claims(config, self.data, now)
         try:
             # never write a token this config's own reader would refuse (issuer, audience,
             # subject, required claims, typed claims)
