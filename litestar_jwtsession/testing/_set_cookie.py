@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import httpx
 
 __all__ = (
@@ -25,6 +27,9 @@ COMPANION_SUFFIXES = ("-csrf", "-device")
 refresh session's device cookie (the rotation's client key)."""
 
 
+_T = TypeVar("_T")
+
+
 @dataclass(frozen=True, slots=True)
 class SetCookie:
     """One ``Set-Cookie`` header value."""
@@ -37,22 +42,20 @@ class SetCookie:
 
     @property
     def max_age(self) -> int | None:
-        value = self.attributes.get("max-age")
-        if not isinstance(value, str):
-            return None
-        try:
-            return int(value)
-        except ValueError:
-            return None
+        """``Max-Age`` in seconds (``None``: absent or unreadable)."""
+        return self._attribute("max-age", int)
 
     @property
     def expires(self) -> float | None:
         """``Expires`` in seconds since the epoch (``None``: absent or unreadable)."""
-        value = self.attributes.get("expires")
+        return self._attribute("expires", lambda value: parsedate_to_datetime(value).timestamp())
+
+    def _attribute(self, name: str, convert: Callable[[str], _T]) -> _T | None:
+        value = self.attributes.get(name)
         if not isinstance(value, str):
             return None
         try:
-            return parsedate_to_datetime(value).timestamp()
+            return convert(value)
         except (TypeError, ValueError):
             return None
 
