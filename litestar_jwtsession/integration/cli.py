@@ -165,7 +165,12 @@ def _inspect(
             else:
                 entry.update(accepted=True, code=None, reason=None)
                 accepted = accepted or (config, claims)
-            if config.hooks.has("on_key_lookup"):
+            if config.key_source is not None:
+                entry["note"] = (
+                    "verifies with a key source (another service's keys), which needs a request: "
+                    "not checked here"
+                )
+            elif config.hooks.has("on_key_lookup"):
                 entry["note"] = (
                     "has on_key_lookup hooks, which need a request: checked with its configured key"
                 )

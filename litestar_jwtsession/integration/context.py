@@ -64,6 +64,8 @@ def request_context(connection: ASGIConnection[Any, Any, Any, Any]) -> RequestCo
                 "app (and do not exclude this route from it)",
             )
         context = scope[SCOPE_KEY] = _new_context(runtime, connection, scope)
+    elif context.connection is None:
+        context.resume(connection)  # after the response: a background task of the request
     return context
 
 

@@ -97,6 +97,11 @@ def build_runtime(
     _check_unique("dependency key", [config.injection_key for config in configs])
     pair = access is not None and refresh is not None
     csrf_sessions = _csrf_sessions(configs, csrf, access, refresh if refresh_fallback else None)
+    if refresh_fallback and pair and access is not None and access.key_source is not None:
+        raise ImproperlyConfigured(
+            "the refresh fallback re-issues the access session, which a config verifying with a key "
+            "source cannot sign: pass refresh_fallback=False"
+        )
     rotates = refresh_fallback and pair and store is not None
     if rotate_refresh and not rotates:
         raise ImproperlyConfigured("rotate_refresh needs store=, access=, refresh= and the refresh fallback")

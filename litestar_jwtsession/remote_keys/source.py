@@ -133,6 +133,7 @@ class RemoteJWKSet:
         self._client = client
         self._tls = tls_context()
         self._keys: RemoteKeys | None = None
+        self._verify_only: dict[str, KeyPair] = {}
         self._expires = 0.0
         self._last_attempt: float | None = None
         self._failure: SessionError | None = None
@@ -155,9 +156,12 @@ class RemoteJWKSet:
             alg = next((a for a in _PLACEHOLDER_PREFERENCE if a in self.algorithms), min(self.algorithms))
         if alg not in ASYMMETRIC_JWS_ALGORITHMS:
             raise ConfigurationError(f"RemoteJWKSet: {alg!r} is not an asymmetric JWS algorithm")
-        pair = generate_jwk(alg, kid="remote-jwks-verify-only")
-        assert isinstance(pair, KeyPair)  # every asymmetric algorithm generates a pair
-        return KeyPair(public_key=pair.public_key)
+        key = self._verify_only.get(alg)
+        if key is None:  # one per algorithm: generating an RSA pair takes a while
+            pair = generate_jwk(alg, kid="remote-jwks-verify-only")
+            assert isinstance(pair, KeyPair)  # every asymmetric algorithm generates a pair
+            key = self._verify_only[alg] = KeyPair(public_key=pair.public_key)
+        return key
 
     async def key_lookup(self, event: KeyLookupEvent) -> list[JWK]:
         """The ``on_key_lookup`` hook: the issuer's public key(s) for this token's ``kid`` and

@@ -117,11 +117,15 @@ class SessionConfig(Generic[ClaimsT]):
     """Whether ``csrf=True`` was asked for, even where this config has no cookie to protect (and
     so turned ``csrf`` off): the plugin then still protects the refresh cookie behind it."""
     _csrf_key: bytes | None = field(init=False, repr=False, compare=False, default=None)
+    key_source: KeySource | None = field(init=False, repr=False, default=None)
+    """The key source every token is verified with: ``key`` when it is one (e.g. a
+    :class:`~litestar_jwtsession.RemoteJWKSet`); such a config verifies and cannot sign."""
     csrf_cookie_name: str = field(init=False, repr=False, default="")
     """Name of the readable cookie carrying the CSRF token: ``<name>-csrf``."""
 
     def __post_init__(self) -> None:
-
+        # (checked once: a runtime-checkable Protocol's isinstance() is slow, and reads ask often)
+        self.key_source = self.key if isinstance(self.key, KeySource) else None
         if not self.name:
             self.name = self.default_name
         if not _TOKEN.fullmatch(self.name):
@@ -191,12 +195,6 @@ class SessionConfig(Generic[ClaimsT]):
         return key
 
     @property
-    def key_source(self) -> KeySource | None:
-        """The key source every token is verified with (``key`` when it is one, e.g. a
-        :class:`~litestar_jwtsession.RemoteJWKSet`); such a config verifies and cannot sign."""
-        return self.key if isinstance(self.key, KeySource) else None
-
-    @property
     def _password_iterations(self) -> int:
         """The PBKDF2 count a password key is stretched with (its PBES2 count; JWE only)."""
         return 0
@@ -261,7 +259,7 @@ class JWSSessionConfig(SessionConfig[ClaimsT]):
     def _build_codec(self, rules: ClaimRules) -> JWSCodec:
         if isinstance(self.key, str):
             raise ValueError("a JWS session needs an oct JWK or a KeyPair; password strings are JWE-only")
-        key = self.key.verify_only_key(self.alg) if isinstance(self.key, KeySource) else _check_key(self.key)
+        key = self.key_source.verify_only_key(self.alg) if self.key_source else _check_key(self.key)
         return JWSCodec(
             key,
             alg=self.alg,

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from litestar_jwtsession.session.config import SessionConfig
     from litestar_jwtsession.session.policy import SessionPolicy
 
-__all__ = ("RequestContext",)
+__all__ = ("FinishedRequest", "RequestContext")
 
 
 class RequestContext(Incoming):
@@ -124,7 +124,8 @@ class RequestContext(Incoming):
             typed = dict(claims) if config.claims is None else convert_claims(config, claims)
         except SessionError:
             return None  # the full read reports the mismatch
-        self._cached = CachedRead(config, token, claims, typed)  # type: ignore[arg-type]
+        if cached is None:  # one read kept: a second guard's (another session's) is not
+            self._cached = CachedRead(config, token, claims, typed)  # type: ignore[arg-type]
         return typed
 
     # -- CSRF ------------------------------------------------------------------------------
@@ -200,16 +201,50 @@ class RequestContext(Incoming):
         return headers
 
     def finish(self) -> None:
-        """The response is done: the sessions stay readable (a background task sees the tokens
-        the response carried) but are detached, and the connection is forgotten, so plain
-        reference counting frees the request (the cyclic collector would cost more than the
-        session check itself). A session first asked for afterwards reads the request afresh."""
+        """The response is done. The context forgets the connection and its sessions are moved to
+        a :class:`FinishedRequest`, which refers to neither, so plain reference counting frees the
+        request (the cyclic collector would cost more than the session check itself). The
+        sessions stay readable, and writable without a cookie; :meth:`resume` takes them back
+        when something reaches the request's sessions again (a background task)."""
         self.response_started = True
         self.connection = None
         self._cached = None
         sessions = self.sessions
         if not sessions:
             return
+        finished = FinishedRequest(self.policy, self.writable)
         for name, session in list(sessions.items()):
-            if not session.detach():
+            if not session.attach(finished):
                 del sessions[name]  # never read: nothing to keep
+
+    def resume(self, connection: Any) -> None:
+        """Serve ``connection`` after the response is done (a background task of the request):
+        its sessions are this context's again, read-only for cookies, with a connection for
+        their hooks and the store. (This links the request to itself again; it is left to the
+        cyclic collector, which only requests with background work pay for.)"""
+        self.connection = connection
+        for session in self.sessions.values():
+            session.attach(self)
+
+
+class FinishedRequest:
+    """What the sessions of a request whose response is done refer to, until something reaches
+    the request again: the app's policy (the store), no connection, and no response to write to.
+    It refers to no session and no connection, so no reference cycle is left."""
+
+    __slots__ = ("policy", "writable")
+
+    connection = None
+    response_started = True
+
+    def __init__(self, policy: SessionPolicy, writable: bool) -> None:
+        self.policy = policy
+        self.writable = writable
+
+    def find_token(self, config: SessionConfig[Any]) -> tuple[str | None, bool]:
+        return None, False  # (sessions here were read while the request was served)
+
+    async def csrf_refusal(
+        self, config: SessionConfig[Any], claims: Mapping[str, Any]
+    ) -> SessionError | None:
+        return None  # no request to forge: nothing is read from one

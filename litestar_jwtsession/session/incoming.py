@@ -55,10 +55,10 @@ class Incoming:
         found = None
         cookie_values = []
         for key, value in self._headers:
+            if key == name and found is None:
+                found = value
             if key == b"cookie":
                 cookie_values.append(value)
-            elif key == name and found is None:
-                found = value
         self._cookie_values = cookie_values
         return found
 

@@ -120,11 +120,11 @@ class Session(SessionBase, Generic[ClaimsT]):
         """The CSRF token of this session (``None`` without an id); see ``SessionConfig.csrf``."""
         return None if self.id is None else csrf_token(self.config.csrf_key, self.id)
 
-    def detach(self) -> bool:
-        """Forget the request once its response is done; the session stays readable (and, without
-        a cookie, writable) but no longer reaches the request's headers or connection. Returns
-        whether it was read (a session never read holds nothing worth keeping)."""
-        self._request = None
+    def attach(self, request: RequestScope) -> bool:
+        """Belong to ``request`` from now on (the request context, or what stands for it once the
+        response is done). Returns whether this session was read (one never read holds nothing
+        worth keeping)."""
+        self._request = request
         return self._loaded
 
     # -- reading ---------------------------------------------------------------------------
