@@ -141,7 +141,10 @@ class _Trace:
         self._span = owner._tracer.start_span(
             name, attributes={SESSION: session}, record_exception=False, set_status_on_exception=False
         )
-        self._token = context.attach(trace.set_span_in_context(self._span))
+        # made current only when recorded: a span of a no-op provider (or dropped by the sampler)
+        # has no children to adopt, and attaching a context is most of what such a span costs
+        span = self._span
+        self._token = context.attach(trace.set_span_in_context(span)) if span.is_recording() else None
         self._histogram = owner._read_duration if timed else None
         self._start = time.perf_counter()
 
@@ -164,7 +167,8 @@ class _Trace:
         elapsed = time.perf_counter() - self._start
         span = self._span
         span.set_attributes(attributes)
-        context.detach(self._token)
+        if self._token is not None:
+            context.detach(self._token)
         span.end()
         if self._histogram is not None:
             self._histogram.record(elapsed, attributes)

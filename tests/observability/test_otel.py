@@ -10,17 +10,22 @@ from typing import TYPE_CHECKING, Any
 
 from litestar.stores.memory import MemoryStore
 from litestar.stores.redis import RedisStore
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 from opentelemetry.trace import StatusCode
 
 from litestar_jwtsession import JWSSessionConfig
 from litestar_jwtsession.otel import OpenTelemetry
+from tests.observability.conftest import Otel
 from tests.observability.test_log_events import CANARY_SUB, secrets_of
 from tests.stores.common import ACCESS_KEY, ACCESS_MAX_AGE, call, client, log_in, make_app, make_configs
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import ReadableSpan
-
-    from tests.observability.conftest import Otel
 
 
 def spans(otel: Otel) -> list[tuple[str, dict[str, Any]]]:
@@ -293,3 +298,26 @@ def test_the_otel_module_without_the_extra_says_which_extra() -> None:
     )
     assert result.returncode != 0
     assert "pip install 'litestar-jwtsession[otel]'" in result.stderr
+
+
+async def test_spans_the_sampler_drops_still_leave_the_metrics() -> None:
+    """A dropped span is not made current (nothing can be its child): reads and writes go on,
+    no span is exported, and the counter and the histogram still see everything."""
+    spans_out = InMemorySpanExporter()
+    tracer_provider = TracerProvider(sampler=ALWAYS_OFF)
+    tracer_provider.add_span_processor(SimpleSpanProcessor(spans_out))
+    reader = InMemoryMetricReader()
+    telemetry = OpenTelemetry(
+        tracer_provider=tracer_provider, meter_provider=MeterProvider(metric_readers=[reader])
+    )
+    otel = Otel(telemetry, spans_out, reader)
+    access, refresh, clock = uncached_configs()
+    app = make_app(access, refresh, telemetry=telemetry)
+    async with client(app) as http:
+        access_token, _ = await log_in(http)
+        assert (await call(http, "GET", "/me", access=access_token)).status_code == 200
+        clock.now += ACCESS_MAX_AGE + 1
+        assert (await call(http, "GET", "/me", access=access_token)).status_code == 401
+    assert spans(otel) == []
+    assert sum(point.count for point in points(otel, "jwtsession.read.duration")) == 5
+    assert [point.value for point in points(otel, "jwtsession.events")] == [1]  # the refused token
