@@ -49,6 +49,22 @@ RATIOS = [
     ("route not touching a session / bare route", "route not touching a session", "bare route", 0.9),
 ]
 
+# --- observability (issue 15): what telemetry costs (benchmarks/scenarios.py: otel_scenarios) ---
+RATIOS += [
+    # the guard's cached read takes no span: OpenTelemetry configured must cost it nothing
+    (
+        "request.auth HS256: OTel SDK / no telemetry",
+        "request.auth HS256, OTel SDK",
+        "request.auth HS256",
+        0.95,
+    ),
+    # a full read with OpenTelemetry but no SDK (the API's no-op providers)
+    ("full read HS256: OTel no-op / no telemetry", "full read HS256, OTel no-op", "full read HS256", 0.90),
+    # ... and with the SDK recording spans and metrics (informative: the app chose to pay it)
+    ("full read HS256: OTel SDK / no telemetry", "full read HS256, OTel SDK", "full read HS256", 0.60),
+]
+# --- end of observability ---
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)

@@ -257,7 +257,73 @@ def build_scenarios() -> list[Scenario]:
     scenarios.append(Scenario("route not touching a session", _untouched(), "ours"))
     scenarios.append(Scenario("refresh path (HS256 + A256KW)", _refresh_path(), "ours"))
     scenarios.append(Scenario("seed POST /login, both cookies", _seed_login(), "ours"))
+    scenarios += otel_scenarios()  # observability (issue 15): see the block below
     return scenarios
+
+
+# --- observability (issue 15): telemetry's cost -------------------------------------------------
+# The guard's cached read must not pay for telemetry at all, even with OpenTelemetry configured;
+# a full read (token cache off) pays one None check without telemetry, and a span, a histogram
+# point and the context switch with it. "OTel no-op" is the API's no-op providers (an app with
+# the extra but no SDK); "OTel SDK" records spans (no exporter: export is the app's cost) and
+# aggregates metrics in memory.
+
+
+def _otel_variants() -> dict[str, Any]:
+    """``{suffix: telemetry}``: none, OpenTelemetry on no-op providers, on the SDK."""
+    try:
+        from opentelemetry import metrics, trace
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+        from opentelemetry.sdk.trace import TracerProvider
+
+        from litestar_jwtsession.otel import OpenTelemetry
+    except ImportError:  # without the otel extra and the SDK: only the plain scenarios
+        return {"": None}
+    noop = OpenTelemetry(
+        tracer_provider=trace.NoOpTracerProvider(), meter_provider=metrics.NoOpMeterProvider()
+    )
+    sdk = OpenTelemetry(
+        tracer_provider=TracerProvider(),
+        meter_provider=MeterProvider(metric_readers=[InMemoryMetricReader()]),
+    )
+    return {"": None, ", OTel no-op": noop, ", OTel SDK": sdk}
+
+
+def _otel_probe(telemetry: Any, *, cache: bool) -> Probe:
+    """``request.auth`` behind ``requires_session`` (the handler shape of "request.auth HS256")."""
+    access = JWSSessionConfig(key=generate_jwk("HS256"), name="access", token_cache_size=4096 if cache else 0)
+
+    @get("/auth", guards=[requires_session()])
+    async def reads_auth(request: Request[Any, Any, Any]) -> str:
+        return str(request.auth["sub"])
+
+    @get("/login")
+    async def login(request: Request[Any, Any, Any]) -> str:
+        session = await use_jws_session(request, access)
+        await session.update(CLAIMS)
+        return str(session.token)
+
+    plugin = JWTSessionPlugin(access=access, telemetry=telemetry)
+    app = Litestar([reads_auth, login], plugins=[plugin], openapi_config=None)
+    token = asyncio.run(_fetch_text(Probe(app, "/login")))
+    return Probe(app, "/auth", headers=[("cookie", f"access={token}")])
+
+
+def otel_scenarios() -> list[Scenario]:
+    """``request.auth HS256, OTel SDK`` (against ``request.auth HS256``) and ``full read HS256``
+    without telemetry, with no-op providers and with the SDK."""
+    variants = _otel_variants()
+    scenarios = []
+    if ", OTel SDK" in variants:
+        probe = _otel_probe(variants[", OTel SDK"], cache=True)
+        scenarios.append(Scenario("request.auth HS256, OTel SDK", probe, "ours"))
+    for suffix, telemetry in variants.items():
+        scenarios.append(Scenario(f"full read HS256{suffix}", _otel_probe(telemetry, cache=False), "ours"))
+    return scenarios
+
+
+# --- end of observability -------------------------------------------------------------------------
 
 
 def forged_pbes2_rejection_ms(repeats: int = 2000) -> float:

@@ -33,6 +33,7 @@ from litestar_jwtsession.jose.keys import derive_jwk_from_password, export_pem, 
 from litestar_jwtsession.remote_keys import RemoteJWKSet
 from litestar_jwtsession.session.claims import SessionClaims, SessionSnapshot
 from litestar_jwtsession.session.config import CookieOptions, JWESessionConfig, JWSSessionConfig
+from litestar_jwtsession.session.events import LoggingTelemetry, SessionEvent, Telemetry
 from litestar_jwtsession.session.hooks import HookEvent, SessionHooks
 from litestar_jwtsession.session.session import Session
 from litestar_jwtsession.session.store import SessionStore
@@ -50,17 +51,20 @@ __all__ = (
     "JWTSessionCLIPlugin",
     "JWTSessionPlugin",
     "KeyPair",
+    "LoggingTelemetry",
     "LitestarSessionStore",
     "PasswordKeyWarning",
     "RemoteJWKSet",
     "Session",
     "SessionClaims",
     "SessionError",
+    "SessionEvent",
     "StoreUnavailableError",
     "SessionGuard",
     "SessionHooks",
     "SessionSnapshot",
     "SessionStore",
+    "Telemetry",
     "clear_jwe_session",
     "clear_jws_session",
     "derive_jwk_from_password",

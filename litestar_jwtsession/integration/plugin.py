@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from litestar.stores.base import Store
 
     from litestar_jwtsession.session.config import JWESessionConfig, JWSSessionConfig, SessionConfig
+    from litestar_jwtsession.session.events import Telemetry
 
     RetrieveUserHandler = Callable[[Any, ASGIConnection[Any, Any, Any, Any]], Awaitable[Any] | Any]
 
@@ -102,6 +103,11 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin, CLIPluginProtocol):
             one is accepted until the store is back). Rotation, ``clear()``'s revocation and
             :meth:`revoke_subject` always fail closed. No cookie is changed by an outage.
         store_retry_after: the ``Retry-After`` seconds of that 503.
+        telemetry: where the sessions report events (refused tokens, refreshes, rotations,
+            detected reuse, revocations, store outages) and whether their reads and writes are
+            traced. ``None`` (default): the ``litestar_jwtsession`` logger only, no tracing.
+            ``litestar_jwtsession.otel.OpenTelemetry()`` (the ``otel`` extra) adds spans and
+            metrics. See ``docs/observability.md``.
     """
 
     __slots__ = ("runtime",)
@@ -123,6 +129,7 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin, CLIPluginProtocol):
         store_timeout: float = 2.0,
         revocation_on_outage: Literal["refuse", "allow"] = "refuse",
         store_retry_after: int = 5,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.runtime = build_runtime(
             access=access,
@@ -139,6 +146,7 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin, CLIPluginProtocol):
             store_timeout=store_timeout,
             revocation_on_outage=revocation_on_outage,
             store_retry_after=store_retry_after,
+            telemetry=telemetry,
         )
         """What this plugin decided for its app, frozen (the configs are never changed)."""
 

@@ -9,8 +9,9 @@ import msgspec
 
 from litestar_jwtsession.errors import SessionError
 from litestar_jwtsession.integration.context import request_context
-from litestar_jwtsession.integration.stores import BOOKKEEPING_CLAIMS
+from litestar_jwtsession.integration.families import BOOKKEEPING_CLAIMS
 from litestar_jwtsession.session.claims import AUTH_TIME_CLAIM
+from litestar_jwtsession.session.events import SessionEvent
 from litestar_jwtsession.session.hooks import HookEvent
 from litestar_jwtsession.session.session import REQUEST_REFUSALS
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 
     from litestar_jwtsession.integration.stores import LitestarSessionStore
     from litestar_jwtsession.session.config import SessionConfig
+    from litestar_jwtsession.session.events import Telemetry
     from litestar_jwtsession.session.session import Session
 
 __all__ = ("reissue_from_refresh",)
@@ -32,7 +34,10 @@ def _access_data(data: Mapping[str, Any] | msgspec.Struct) -> dict[str, Any]:
 
 
 async def reissue_from_refresh(
-    event: HookEvent, refresh_config: SessionConfig[Any], rotation: LitestarSessionStore | None
+    event: HookEvent,
+    refresh_config: SessionConfig[Any],
+    rotation: LitestarSessionStore | None,
+    telemetry: Telemetry,
 ) -> None:
     """Re-issue the missing access session of ``event`` from the refresh session of
     ``refresh_config``, rotated first by ``rotation`` when rotation is on.
@@ -53,6 +58,10 @@ async def reissue_from_refresh(
 
     Whatever the data, the access session's ``auth_time`` is the refresh session's (or none): a
     refresh is no login, so it never makes a session pass ``requires_fresh_login``.
+
+    Reports a ``refresh`` event to ``telemetry`` whenever a valid refresh session was there: with
+    outcome ``reissued``, ``vetoed`` (by ``on_refresh``), ``not_rotated`` (reuse, a revoked or
+    unsealable successor) or ``failed`` (the access token could not be issued: its ``code``).
     """
     access: Session[Any] = event.session
     if access.is_valid:
@@ -68,9 +77,12 @@ async def reissue_from_refresh(
             connection=event.connection, config=access.config, session=access, old_session=refresh.snapshot()
         ),
     )
+    name = access.config.name
     if decision is False:
+        telemetry.emit(SessionEvent.REFRESH, session=name, outcome="vetoed")
         return
     if rotation is not None and not await rotation.rotate(event.connection, refresh):
+        telemetry.emit(SessionEvent.REFRESH, session=name, outcome="not_rotated")
         return
     data = _access_data(refresh.data if decision is None else decision)
     # a refresh is no login: the access session carries the refresh session's auth_time, never
@@ -83,6 +95,8 @@ async def reissue_from_refresh(
         data.update(rotation.access_claims(refresh))
     try:
         await access.update(data, replace=True)
-    except SessionError:
+    except SessionError as error:
         # ``update`` rolled back and fired ``on_error``; the access session stays anonymous (401)
+        telemetry.emit(SessionEvent.REFRESH, session=name, outcome="failed", code=error.code)
         return
+    telemetry.emit(SessionEvent.REFRESH, session=name, outcome="reissued")

@@ -15,6 +15,7 @@ from litestar_jwtsession.integration.errors import ImproperlyConfigured
 from litestar_jwtsession.integration.refresh import reissue_from_refresh
 from litestar_jwtsession.integration.stores import LitestarSessionStore
 from litestar_jwtsession.session.config import JWESessionConfig, JWSSessionConfig, SessionConfig
+from litestar_jwtsession.session.events import Telemetry, default_telemetry
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from litestar.connection import ASGIConnection
     from litestar.stores.base import Store
 
+    from litestar_jwtsession.session.events import Tracing
     from litestar_jwtsession.session.hooks import HookEvent
 
     RetrieveUserHandler = Callable[[Any, ASGIConnection[Any, Any, Any, Any]], Awaitable[Any] | Any]
@@ -48,11 +50,15 @@ class SessionRuntime:
     retrieve_user_handler: RetrieveUserHandler | None
     exclude_opt_key: str
     store_retry_after: int
+    telemetry: Telemetry
+    """Where the sessions report events (``JWTSessionPlugin(telemetry=...)``; logging by default)."""
+    tracing: Tracing | None
+    """``telemetry.tracing``: spans around full reads and writes; ``None`` when nothing traces."""
 
     async def refresh_fallback(self, event: HookEvent) -> None:
         """Re-issue the missing access session of ``event`` from the refresh session."""
         if self.refresh is not None:
-            await reissue_from_refresh(event, self.refresh, self.rotation)
+            await reissue_from_refresh(event, self.refresh, self.rotation, self.telemetry)
 
     def config_for(self, session: str | SessionConfig[Any] | None) -> SessionConfig[Any]:
         """The config ``session`` names: a config, a registered name, or ``None`` for the access one."""
@@ -84,6 +90,7 @@ def build_runtime(
     store_timeout: float,
     revocation_on_outage: Literal["refuse", "allow"],
     store_retry_after: int,
+    telemetry: Telemetry | None = None,
 ) -> SessionRuntime:
     """Check the plugin's arguments together and build its runtime (see ``JWTSessionPlugin``)."""
     if access is not None and not isinstance(access, JWSSessionConfig):
@@ -108,6 +115,13 @@ def build_runtime(
     if type(store_retry_after) is not int or store_retry_after < 0:
         raise ImproperlyConfigured("store_retry_after must be a whole number of seconds >= 0")
     rotation = refresh if rotates and rotate_refresh is not False else None
+    if telemetry is None:
+        telemetry = default_telemetry()
+    elif not isinstance(telemetry, Telemetry):
+        raise ImproperlyConfigured(
+            "telemetry must have emit() and tracing (e.g. litestar_jwtsession.otel.OpenTelemetry()), "
+            f"got {type(telemetry).__name__}"
+        )
     session_store = None
     if store is not None:
         session_store = LitestarSessionStore(
@@ -117,6 +131,7 @@ def build_runtime(
             rotation_client_key=rotation_client_key,
             timeout=store_timeout,
             revocation_on_outage=revocation_on_outage,
+            telemetry=telemetry,
         )
         _check_device_cookie(session_store, configs, csrf_sessions)
     return SessionRuntime(
@@ -131,6 +146,8 @@ def build_runtime(
         retrieve_user_handler=retrieve_user_handler,
         exclude_opt_key=exclude_opt_key,
         store_retry_after=store_retry_after,
+        telemetry=telemetry,
+        tracing=telemetry.tracing,
     )
 
 

@@ -10,29 +10,31 @@ instance) ship here.
 
 Every operation is bounded by a timeout and turns the store's failures (connection refused, a
 hung server, the client's own errors) into :class:`~litestar_jwtsession.errors.StoreUnavailableError`,
-which the plugin answers with 503. The first failure of an outage logs one warning, the first
-success after it one info line: never one per request.
+which the plugin answers with 503. The first failure of an outage reports one
+``store_unavailable`` event (a warning in the log), the first success after it one
+``store_recovered`` (an info line): never one per request.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import weakref
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from litestar.stores.memory import MemoryStore
 
 from litestar_jwtsession.errors import StoreUnavailableError
+from litestar_jwtsession.session.events import SessionEvent, default_telemetry
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from litestar.stores.base import Store
 
+    from litestar_jwtsession.session.events import Telemetry
+
 __all__ = ("StoreOps", "register_store_ops", "store_ops")
 
-logger = logging.getLogger("litestar_jwtsession")
 T = TypeVar("T")
 
 # One lock per event loop serialises a MemoryStore's get-then-set (one process); an asyncio lock
@@ -69,11 +71,13 @@ class StoreOps:
     atomic: ClassVar[bool] = False
     """Whether :meth:`set_if_absent` is atomic (rotation refuses stores without it)."""
 
-    __slots__ = ("_down", "store", "timeout")
+    __slots__ = ("_down", "store", "telemetry", "timeout")
 
-    def __init__(self, store: Store, *, timeout: float) -> None:
+    def __init__(self, store: Store, *, timeout: float, telemetry: Telemetry | None = None) -> None:
         self.store = store
         self.timeout = timeout
+        self.telemetry: Telemetry = telemetry or default_telemetry()
+        """Where outages are reported (the app's telemetry)."""
         self._down = False
 
     async def get(self, key: str) -> bytes | None:
@@ -102,15 +106,13 @@ class StoreOps:
         except _OUTAGE_ERRORS as exc:
             if not self._down:
                 self._down = True
-                logger.warning(
-                    "session store %s unavailable (%s); requests that need it answer 503 until it is back",
-                    type(self.store).__name__,
-                    type(exc).__name__,
+                self.telemetry.emit(
+                    SessionEvent.STORE_UNAVAILABLE, store=type(self.store).__name__, error=type(exc).__name__
                 )
             raise StoreUnavailableError(f"session store unavailable: {type(exc).__name__}") from exc
         if self._down:
             self._down = False
-            logger.info("session store %s is reachable again", type(self.store).__name__)
+            self.telemetry.emit(SessionEvent.STORE_RECOVERED, store=type(self.store).__name__)
         return result
 
 
@@ -174,11 +176,11 @@ def register_store_ops(store_type: type[Store], ops: type[StoreOps]) -> None:
     _REGISTRY[store_type] = ops
 
 
-def store_ops(store: Store, *, timeout: float) -> StoreOps:
+def store_ops(store: Store, *, timeout: float, telemetry: Telemetry | None = None) -> StoreOps:
     """The operations of ``store`` (by its class, the nearest registered base class first);
     a store of unknown type gets the plain, non-atomic :class:`StoreOps`."""
     for cls in type(store).__mro__:
         ops = _REGISTRY.get(cls)
         if ops is not None:
-            return ops(store, timeout=timeout)
-    return StoreOps(store, timeout=timeout)
+            return ops(store, timeout=timeout, telemetry=telemetry)
+    return StoreOps(store, timeout=timeout, telemetry=telemetry)

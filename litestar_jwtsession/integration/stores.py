@@ -42,7 +42,6 @@ Keys (prefix ``jwtsession`` by default): ``revoked:<name>:<jti>``, ``subject:<na
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import math
 from typing import TYPE_CHECKING, Any, Literal
@@ -53,8 +52,17 @@ from litestar.stores.base import Store
 from litestar_jwtsession.errors import ErrorCode, SessionError, StoreUnavailableError, safe_text
 from litestar_jwtsession.integration.device_cookie import DeviceCookie, user_agent_client_key
 from litestar_jwtsession.integration.errors import ImproperlyConfigured
+from litestar_jwtsession.integration.families import (
+    BOOKKEEPING_CLAIMS,
+    FAMILY_CLAIM,
+    FAMILY_HANDLE_CLAIM,
+    family_handle,
+    family_of,
+    max_lifetime,
+)
 from litestar_jwtsession.integration.store_ops import StoreOps, store_ops
 from litestar_jwtsession.session.claims import mint_claims, snapshot_of
+from litestar_jwtsession.session.events import SessionEvent, default_telemetry
 from litestar_jwtsession.session.hooks import HookEvent
 from litestar_jwtsession.session.store import remaining_lifetime
 
@@ -65,6 +73,7 @@ if TYPE_CHECKING:
     from litestar.connection import ASGIConnection
 
     from litestar_jwtsession.session.config import SessionConfig
+    from litestar_jwtsession.session.events import Telemetry
     from litestar_jwtsession.session.session import Session
 
     ClientKey = Callable[[ASGIConnection[Any, Any, Any, Any]], str]
@@ -77,20 +86,6 @@ __all__ = (
     "family_handle",
     "app_of",
 )
-
-FAMILY_CLAIM = "fam"
-"""The refresh-token claim naming the rotation family."""
-BOOKKEEPING_CLAIMS = frozenset({FAMILY_CLAIM})
-"""Claims the library adds to refresh tokens for its own use; never copied into an access token."""
-FAMILY_HANDLE_CLAIM = "fid"
-"""The access-token claim tying an access session to the refresh family it was re-issued from."""
-
-
-def family_handle(family: str) -> str:
-    """The opaque name of a refresh family: what access tokens carry and the store is keyed by.
-    One-way, so the client-readable access token reveals no refresh token ``jti``."""
-    digest = hashlib.sha256(b"litestar-jwtsession family\x00" + family.encode("utf-8", "surrogatepass"))
-    return base64.urlsafe_b64encode(digest.digest()[:18]).decode("ascii")
 
 
 class _Rotation(msgspec.Struct, frozen=True):
@@ -126,6 +121,8 @@ class LitestarSessionStore:
             503). ``"allow"``: the check passes (tokens are still verified cryptographically,
             but a revoked one is accepted until the store is back). Rotation and revocation
             writes always fail closed.
+        telemetry: where rotations, detected reuse, revocations and outages are reported
+            (default: the ``litestar_jwtsession`` logger; the plugin passes its own).
     """
 
     __slots__ = (
@@ -138,6 +135,7 @@ class LitestarSessionStore:
         "rotation",
         "rotation_grace",
         "store",
+        "telemetry",
         "timeout",
     )
 
@@ -151,6 +149,7 @@ class LitestarSessionStore:
         key_prefix: str = "jwtsession",
         timeout: float = 2.0,
         revocation_on_outage: Literal["refuse", "allow"] = "refuse",
+        telemetry: Telemetry | None = None,
     ) -> None:
         if not isinstance(store, str | Store):
             raise ImproperlyConfigured(
@@ -164,6 +163,7 @@ class LitestarSessionStore:
             raise ImproperlyConfigured('revocation_on_outage must be "refuse" or "allow"')
         self.timeout = float(timeout)
         self.revocation_on_outage = revocation_on_outage
+        self.telemetry: Telemetry = telemetry or default_telemetry()
         # the operations of each store resolved so far (a name resolves to one store per app);
         # keyed by identity: Litestar's stores can be neither hashed by value nor weakly referenced
         self._ops: dict[int, StoreOps] = {}
@@ -191,7 +191,7 @@ class LitestarSessionStore:
     def _operations(self, store: Store) -> StoreOps:
         ops = self._ops.get(id(store))
         if ops is None or ops.store is not store:
-            ops = store_ops(store, timeout=self.timeout)
+            ops = store_ops(store, timeout=self.timeout, telemetry=self.telemetry)
             if self.rotation is not None and not ops.atomic:
                 raise ImproperlyConfigured(
                     "refresh-token rotation needs an atomic set-if-absent, which this library "
@@ -225,7 +225,7 @@ class LitestarSessionStore:
             keys.append(self._key("subject", config.name, sub))
         rotating = config.name == self._rotation_name
         if rotating:
-            handle: Any = family_handle(_family(claims, jti) or jti)
+            handle: Any = family_handle(family_of(claims, jti) or jti)
         else:  # an access token re-issued from a family names it by its handle
             handle = claims.get(FAMILY_HANDLE_CLAIM)
         if isinstance(handle, str) and handle and self._rotation_name is not None:
@@ -261,7 +261,7 @@ class LitestarSessionStore:
         ttl = remaining_lifetime(config, claims, now)
         await store.set(self._key("revoked", config.name, jti), b"1", expires_in=ttl)
         if config.name == self._rotation_name:
-            await self._revoke_family(store, config, _family(claims, jti) or jti)
+            await self._revoke_family(store, config, family_of(claims, jti) or jti)
 
     async def revoke_subject(self, target: Any, config: SessionConfig[Any], sub: str) -> None:
         """Revoke every token of ``config`` with subject ``sub`` issued up to now (``iat <= now``).
@@ -272,19 +272,20 @@ class LitestarSessionStore:
             raise ValueError("sub must be a non-empty string")
         store = self.resolve(target)
         now = math.floor(config.clock())
-        await store.set(self._key("subject", config.name, sub), str(now), expires_in=_max_lifetime(config))
+        await store.set(self._key("subject", config.name, sub), str(now), expires_in=max_lifetime(config))
+        self.telemetry.emit(SessionEvent.SUBJECT_REVOCATION, session=config.name)
 
     async def _revoke_family(self, store: StoreOps, config: SessionConfig[Any], family: str) -> None:
         # the newest member was issued at the latest now: it lives at most one max_age longer
         key = self._key("family", config.name, family_handle(family))
-        await store.set(key, b"1", expires_in=_max_lifetime(config))
+        await store.set(key, b"1", expires_in=max_lifetime(config))
 
     async def _reused(
         self, connection: Any, config: SessionConfig[Any], claims: Mapping[str, Any], store: StoreOps
     ) -> SessionError:
         """Reuse detected: revoke the family, fire ``on_reuse``; the error for ``on_error``."""
         jti = str(claims.get("jti"))
-        family = _family(claims, jti) or jti
+        family = family_of(claims, jti) or jti
         await self._revoke_family(store, config, family)
         error = SessionError(
             ErrorCode.REFRESH_TOKEN_REUSED,
@@ -292,6 +293,7 @@ class LitestarSessionStore:
             f"rotated; its family {safe_text(family, quote=True)} is revoked",
             claims=dict(claims),
         )
+        self.telemetry.emit(SessionEvent.REUSE_DETECTED, session=config.name, code=error.code)
         snapshot = snapshot_of(claims)
         await config.hooks.fire(
             "on_reuse", HookEvent(connection=connection, config=config, session=snapshot, error=error)
@@ -310,7 +312,7 @@ class LitestarSessionStore:
     def access_claims(refresh: Session[Any]) -> dict[str, Any]:
         """What an access session re-issued from the (rotated) ``refresh`` session carries so a
         reuse of its family revokes it too: the family's handle, never the family id."""
-        family = _family(refresh.data, refresh.id)
+        family = family_of(refresh.data, refresh.id)
         return {} if family is None else {FAMILY_HANDLE_CLAIM: family_handle(family)}
 
     async def rotate(self, connection: Any, session: Session[Any]) -> bool:
@@ -334,7 +336,9 @@ class LitestarSessionStore:
             raw = await store.get(key)
             if raw is None:
                 try:
-                    successor = await _mint(config, {**session.data, FAMILY_CLAIM: _family(claims, jti)}, now)
+                    successor = await _mint(
+                        config, {**session.data, FAMILY_CLAIM: family_of(claims, jti)}, now
+                    )
                 except SessionError as failure:
                     await config.hooks.fire(
                         "on_error",
@@ -347,7 +351,7 @@ class LitestarSessionStore:
                 lifetime = remaining_lifetime(config, claims, now)
                 ttl = None if lifetime is None else max(lifetime, math.ceil(self.rotation_grace) + 1)
                 if await store.set_if_absent(key, record, ttl):
-                    return await self._adopt(session, successor)
+                    return await self._adopt(session, successor, "rotated")
                 raw = await store.get(key)
                 if raw is None:
                     continue
@@ -359,11 +363,11 @@ class LitestarSessionStore:
                 )
                 await session.clear()
                 return False
-            return await self._adopt(session, rotation.token)
+            return await self._adopt(session, rotation.token, "replayed")
         return False
 
-    @staticmethod
-    async def _adopt(session: Session[Any], token: str) -> bool:
+    async def _adopt(self, session: Session[Any], token: str, outcome: str) -> bool:
+        """Make ``token`` the refresh session's successor: ``rotated`` (ours) or ``replayed``."""
         try:
             await session.adopt(token)
         except StoreUnavailableError:
@@ -371,6 +375,7 @@ class LitestarSessionStore:
         except SessionError:
             await session.clear()  # e.g. the successor was revoked by a logout in the meantime
             return False
+        self.telemetry.emit(SessionEvent.ROTATION, session=session.config.name, outcome=outcome)
         return True
 
 
@@ -380,15 +385,6 @@ async def _mint(config: SessionConfig[Any], data: Mapping[str, Any], now: float)
     if config.cookie_spec is not None:
         config.cookie_spec.check_fits(token)
     return token
-
-
-def _family(claims: Mapping[str, Any], default: str | None) -> str | None:
-    family = claims.get(FAMILY_CLAIM)
-    return family if isinstance(family, str) and family else default
-
-
-def _max_lifetime(config: SessionConfig[Any]) -> int | None:
-    return None if config.max_age_seconds is None else config.max_age_seconds + config.leeway + 1
 
 
 def app_of(target: Any) -> Litestar:

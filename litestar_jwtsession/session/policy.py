@@ -2,8 +2,8 @@
 
 Configs are declarative and may be shared by several apps; what one app decides about them (which
 cookies need a CSRF token, which session is re-issued from a refresh session, which store checks
-revocation) is the app's own. The Litestar plugin builds a frozen runtime per app that satisfies
-this protocol; the session layer only reads it.
+revocation, where events go) is the app's own. The Litestar plugin builds a frozen runtime per
+app that satisfies this protocol; the session layer only reads it.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from litestar_jwtsession.session.config import SessionConfig
+    from litestar_jwtsession.session.events import Telemetry, Tracing
     from litestar_jwtsession.session.hooks import HookEvent
     from litestar_jwtsession.session.store import SessionStore
 
@@ -39,6 +40,16 @@ class SessionPolicy(Protocol):
     @property
     def fallback(self) -> str | None:
         """The name of the session re-issued by :meth:`refresh_fallback` when it is missing."""
+        ...
+
+    @property
+    def telemetry(self) -> Telemetry:
+        """Where the sessions report events (logging by default)."""
+        ...
+
+    @property
+    def tracing(self) -> Tracing | None:
+        """``telemetry.tracing``, kept apart: the one check a read makes when nothing traces."""
         ...
 
     async def refresh_fallback(self, event: HookEvent) -> None:

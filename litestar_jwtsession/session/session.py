@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast
 from litestar_jwtsession.errors import ErrorCode, SessionError, StoreUnavailableError
 from litestar_jwtsession.session.claims import RESERVED_CLAIMS, SessionSnapshot, floor_ms, snapshot_of
 from litestar_jwtsession.session.csrf import csrf_token
+from litestar_jwtsession.session.events import SessionEvent
 from litestar_jwtsession.session.hooks import HookEvent
 from litestar_jwtsession.session.verify import check_not_revoked, decode_now, decode_token, verifies_now
 from litestar_jwtsession.session.writes import SessionBase, SessionUpdate
@@ -140,6 +141,8 @@ class Session(SessionBase, Generic[ClaimsT]):
             self._loaded = True  # created after the response: nothing left to read
             return self
         self._reading = True
+        tracing = request.policy.tracing  # the one check an untraced read pays
+        trace = None if tracing is None else tracing.start_read(self.config.name)
         try:
             token, from_cookie = request.find_token(self.config)
             if token is None:
@@ -150,12 +153,25 @@ class Session(SessionBase, Generic[ClaimsT]):
             # A hook refused the token: the session stays anonymous for the rest of the request.
             self._load_error = exc
             self._reset()
+            if trace is not None:
+                trace.fail(exc)
             raise
         finally:
             self._loaded = True
             if self._loading is not None:
                 self._loading.set()
+        if trace is not None:
+            trace.end(self._read_outcome(), self._refusal)
         return self
+
+    def _read_outcome(self) -> str:
+        """How the read ended, for a trace: ``valid`` (the incoming token), ``reissued`` (none
+        usable, but a hook or the refresh fallback issued one), ``refused`` or ``missing``."""
+        if self._refusal is None and self._incoming is not None and self.is_valid:
+            return "valid"
+        if self.is_valid:
+            return "reissued"
+        return "missing" if self._refusal is None else "refused"
 
     async def _read(self, request: RequestScope, token: str, from_cookie: bool) -> None:
         self.token = token
@@ -225,6 +241,10 @@ class Session(SessionBase, Generic[ClaimsT]):
             # an expired cookie on a forged request must not reach on_expire (which may re-issue)
             error = await cast("RequestScope", request).csrf_refusal(self.config, error.claims) or error
             self._refusal = error.code
+        if request is not None:
+            request.policy.telemetry.emit(
+                SessionEvent.TOKEN_REFUSED, session=self.config.name, code=error.code
+            )
         if not await self._reject(token, error):
             await self._fire_missing()
 

@@ -22,12 +22,14 @@ from litestar_jwtsession.session.claims import (
     floor_ms,
     mint_claims,
 )
+from litestar_jwtsession.session.events import SessionEvent, traced
 
 if TYPE_CHECKING:
     import asyncio
 
     from litestar_jwtsession.session.claims import SessionSnapshot
     from litestar_jwtsession.session.config import SessionConfig
+    from litestar_jwtsession.session.events import Tracing
     from litestar_jwtsession.session.hooks import HookEvent
     from litestar_jwtsession.session.request import RequestScope
     from litestar_jwtsession.session.store import SessionStore
@@ -130,6 +132,16 @@ class SessionBase:
         (e.g. another clock or lifetime) sharing its name."""
         self._check_writable("update")
         await self.load()
+        tracing = self._tracing()
+        if tracing is None:
+            return await self._update(config, update, replace, login)
+        return await traced(
+            tracing.start_write("update", self.config.name), self._update(config, update, replace, login)
+        )
+
+    async def _update(
+        self, config: SessionConfig[Any], update: SessionUpdate | None, replace: bool, login: bool
+    ) -> Self:
         before = self.snapshot()
         saved = (self.id, self.created_at, self.expires_at, self.token, self._claims)
         try:
@@ -182,18 +194,24 @@ class SessionBase:
         """
         self._check_writable("clear")
         await self.load()
+        tracing = self._tracing()
+        if tracing is None:
+            return await self._clear()
+        return await traced(tracing.start_write("clear", self.config.name), self._clear())
+
+    async def _clear(self) -> Self:
         before = self.snapshot() if self.id is not None or self.token is not None else None
         request = self._request
         store = None if request is None else request.policy.store
-        if store is not None:
-            await self._revoke(store, None if request is None else request.connection)
+        if store is not None and request is not None:
+            await self._revoke(store, request)
         self._reset()
         if self.config.cookie_spec is not None:
             self._cookie_action = "clear"
         await self.config.hooks.fire("on_clear", self._event(old_session=before))
         return self
 
-    async def _revoke(self, store: SessionStore, connection: Any) -> None:
+    async def _revoke(self, store: SessionStore, request: RequestScope) -> None:
         revoked: list[dict[str, Any]] = []
         if self.id is not None:
             revoked.append(self.state_claims(self.id))
@@ -201,8 +219,16 @@ class SessionBase:
         if incoming is not None and incoming.get("jti") != self.id:
             revoked.append(incoming)
         for claims in revoked:
-            await store.revoke(connection, self.config, claims)
+            await store.revoke(request.connection, self.config, claims)
         self._incoming = None
+        if revoked:
+            request.policy.telemetry.emit(
+                SessionEvent.REVOCATION, session=self.config.name, count=len(revoked)
+            )
+
+    def _tracing(self) -> Tracing | None:
+        request = self._request
+        return None if request is None else request.policy.tracing
 
     async def adopt(self, token: str) -> Self:
         """Make ``token``, a token of this config issued elsewhere, the current one and set its cookie.
