@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from litestar.routes import BaseRoute
     from litestar.stores.base import Store
 
+    from litestar_jwtsession.integration.devices import DeviceSessions
     from litestar_jwtsession.session.config import JWESessionConfig, JWSSessionConfig, SessionConfig
 
     RetrieveUserHandler = Callable[[Any, ASGIConnection[Any, Any, Any, Any]], Awaitable[Any] | Any]
@@ -102,6 +103,11 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin, CLIPluginProtocol):
             one is accepted until the store is back). Rotation, ``clear()``'s revocation and
             :meth:`revoke_subject` always fail closed. No cookie is changed by an outage.
         store_retry_after: the ``Retry-After`` seconds of that 503.
+        devices: device sessions, one per refresh family (see
+            :mod:`litestar_jwtsession.integration.devices`): ``True`` (default) keeps them
+            wherever refresh tokens rotate (a store, both sessions, the refresh fallback);
+            a :class:`~litestar_jwtsession.DeviceSessions` sets the label hook and the cap per
+            subject; ``False`` turns them off.
     """
 
     __slots__ = ("runtime",)
@@ -123,6 +129,7 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin, CLIPluginProtocol):
         store_timeout: float = 2.0,
         revocation_on_outage: Literal["refuse", "allow"] = "refuse",
         store_retry_after: int = 5,
+        devices: DeviceSessions | bool = True,
     ) -> None:
         self.runtime = build_runtime(
             access=access,
@@ -139,6 +146,7 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin, CLIPluginProtocol):
             store_timeout=store_timeout,
             revocation_on_outage=revocation_on_outage,
             store_retry_after=store_retry_after,
+            devices=devices,
         )
         """What this plugin decided for its app, frozen (the configs are never changed)."""
 

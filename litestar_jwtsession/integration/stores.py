@@ -42,7 +42,6 @@ Keys (prefix ``jwtsession`` by default): ``revoked:<name>:<jti>``, ``subject:<na
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import math
 from typing import TYPE_CHECKING, Any, Literal
@@ -53,6 +52,15 @@ from litestar.stores.base import Store
 from litestar_jwtsession.errors import ErrorCode, SessionError, StoreUnavailableError, safe_text
 from litestar_jwtsession.integration.device_cookie import DeviceCookie, user_agent_client_key
 from litestar_jwtsession.integration.errors import ImproperlyConfigured
+from litestar_jwtsession.integration.families import (
+    FAMILY_CLAIM,
+    FAMILY_HANDLE_CLAIM,
+    family_handle,
+    revoke_family,
+    store_key,
+)
+from litestar_jwtsession.integration.families import family_lifetime as _max_lifetime
+from litestar_jwtsession.integration.families import family_of as _family
 from litestar_jwtsession.integration.store_ops import StoreOps, store_ops
 from litestar_jwtsession.session.claims import mint_claims, snapshot_of
 from litestar_jwtsession.session.hooks import HookEvent
@@ -64,6 +72,7 @@ if TYPE_CHECKING:
     from litestar import Litestar
     from litestar.connection import ASGIConnection
 
+    from litestar_jwtsession.integration.devices import DeviceRegistry
     from litestar_jwtsession.session.config import SessionConfig
     from litestar_jwtsession.session.session import Session
 
@@ -78,19 +87,8 @@ __all__ = (
     "app_of",
 )
 
-FAMILY_CLAIM = "fam"
-"""The refresh-token claim naming the rotation family."""
 BOOKKEEPING_CLAIMS = frozenset({FAMILY_CLAIM})
 """Claims the library adds to refresh tokens for its own use; never copied into an access token."""
-FAMILY_HANDLE_CLAIM = "fid"
-"""The access-token claim tying an access session to the refresh family it was re-issued from."""
-
-
-def family_handle(family: str) -> str:
-    """The opaque name of a refresh family: what access tokens carry and the store is keyed by.
-    One-way, so the client-readable access token reveals no refresh token ``jti``."""
-    digest = hashlib.sha256(b"litestar-jwtsession family\x00" + family.encode("utf-8", "surrogatepass"))
-    return base64.urlsafe_b64encode(digest.digest()[:18]).decode("ascii")
 
 
 class _Rotation(msgspec.Struct, frozen=True):
@@ -133,6 +131,7 @@ class LitestarSessionStore:
         "_rotation_name",
         "client_key",
         "device_cookie",
+        "devices",
         "key_prefix",
         "revocation_on_outage",
         "rotation",
@@ -178,6 +177,8 @@ class LitestarSessionStore:
             rotation_client_key = self.device_cookie.client_key
         self.client_key: ClientKey = rotation_client_key or user_agent_client_key
         self.key_prefix = key_prefix
+        self.devices: DeviceRegistry | None = None
+        """The device sessions of the rotating refresh config (set by the plugin's runtime)."""
         if isinstance(store, Store):
             self._operations(store)
 
@@ -202,7 +203,7 @@ class LitestarSessionStore:
         return ops
 
     def _key(self, kind: str, name: str, value: str) -> str:
-        return f"{self.key_prefix}:{kind}:{name}:{value}"
+        return store_key(self.key_prefix, kind, name, value)
 
     # -- SessionStore ----------------------------------------------------------------------
 
@@ -261,7 +262,7 @@ class LitestarSessionStore:
         ttl = remaining_lifetime(config, claims, now)
         await store.set(self._key("revoked", config.name, jti), b"1", expires_in=ttl)
         if config.name == self._rotation_name:
-            await self._revoke_family(store, config, _family(claims, jti) or jti)
+            await self._revoke_family(store, config, _family(claims, jti) or jti, claims.get("sub"))
 
     async def revoke_subject(self, target: Any, config: SessionConfig[Any], sub: str) -> None:
         """Revoke every token of ``config`` with subject ``sub`` issued up to now (``iat <= now``).
@@ -273,11 +274,16 @@ class LitestarSessionStore:
         store = self.resolve(target)
         now = math.floor(config.clock())
         await store.set(self._key("subject", config.name, sub), str(now), expires_in=_max_lifetime(config))
+        if self.devices is not None and config.name == self._rotation_name:
+            await self.devices.forget_subject(store, sub)
 
-    async def _revoke_family(self, store: StoreOps, config: SessionConfig[Any], family: str) -> None:
-        # the newest member was issued at the latest now: it lives at most one max_age longer
-        key = self._key("family", config.name, family_handle(family))
-        await store.set(key, b"1", expires_in=_max_lifetime(config))
+    async def _revoke_family(
+        self, store: StoreOps, config: SessionConfig[Any], family: str, sub: Any
+    ) -> None:
+        handle = family_handle(family)
+        await revoke_family(store, self.key_prefix, config, handle)
+        if self.devices is not None:  # the family's device session ends with it
+            await self.devices.forget(store, sub, handle)
 
     async def _reused(
         self, connection: Any, config: SessionConfig[Any], claims: Mapping[str, Any], store: StoreOps
@@ -285,7 +291,7 @@ class LitestarSessionStore:
         """Reuse detected: revoke the family, fire ``on_reuse``; the error for ``on_error``."""
         jti = str(claims.get("jti"))
         family = _family(claims, jti) or jti
-        await self._revoke_family(store, config, family)
+        await self._revoke_family(store, config, family, claims.get("sub"))
         error = SessionError(
             ErrorCode.REFRESH_TOKEN_REUSED,
             f"session {config.name!r}: refresh token {safe_text(jti, quote=True)} was already "
@@ -347,6 +353,8 @@ class LitestarSessionStore:
                 lifetime = remaining_lifetime(config, claims, now)
                 ttl = None if lifetime is None else max(lifetime, math.ceil(self.rotation_grace) + 1)
                 if await store.set_if_absent(key, record, ttl):
+                    if self.devices is not None:  # the winner of the race records the refresh
+                        await self.devices.rotated(store, claims, now)
                     return await self._adopt(session, successor)
                 raw = await store.get(key)
                 if raw is None:
@@ -380,15 +388,6 @@ async def _mint(config: SessionConfig[Any], data: Mapping[str, Any], now: float)
     if config.cookie_spec is not None:
         config.cookie_spec.check_fits(token)
     return token
-
-
-def _family(claims: Mapping[str, Any], default: str | None) -> str | None:
-    family = claims.get(FAMILY_CLAIM)
-    return family if isinstance(family, str) and family else default
-
-
-def _max_lifetime(config: SessionConfig[Any]) -> int | None:
-    return None if config.max_age_seconds is None else config.max_age_seconds + config.leeway + 1
 
 
 def app_of(target: Any) -> Litestar:

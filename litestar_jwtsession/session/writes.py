@@ -105,6 +105,9 @@ class SessionBase:
         if replace:
             self.data.clear()
         self.data.update((key, value) for key, value in patch.items() if key not in RESERVED_CLAIMS)
+        request = self._request
+        if request is not None:  # the app's bookkeeping claims (e.g. the refresh family)
+            request.policy.issuing(request.connection, config, self.data, before)
         claims = mint_claims(config, self.data, config.clock())
         try:
             # never write a token this config's own reader would refuse (issuer, audience,
@@ -121,6 +124,12 @@ class SessionBase:
             if error is exc:
                 raise
             raise error from exc
+        if request is not None:
+            try:
+                await request.policy.issued(request.connection, config, claims, before)
+            except BaseException:
+                self._restore(before, saved)
+                raise
         self.id = claims["jti"]
         self.created_at = claims["iat"] * 1000
         self.expires_at = claims["exp"] * 1000 if "exp" in claims else None
