@@ -23,6 +23,7 @@ from typing import Any
 
 from litestar import Controller, Request, delete, get, post
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath  # noqa: TC002  # resolved at runtime by Litestar
 
 from litestar_jwtsession.integration.context import request_context
 from litestar_jwtsession.integration.device_api import (
@@ -71,7 +72,7 @@ class DeviceSessionsController(Controller):
         "session logs this client out.",
         raises=[NotFoundException],
     )
-    async def end_session(self, request: Request[Any, Any, Any], device_id: str) -> None:
+    async def end_session(self, request: Request[Any, Any, Any], device_id: FromPath[str]) -> None:
         sub = _subject(request)
         current = await current_device_id(request)  # before: a revoked refresh session reads as none
         if sub is None or not await revoke_device_session(request, sub, device_id):

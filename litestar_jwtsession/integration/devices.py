@@ -155,6 +155,10 @@ class DeviceRegistry:
             return self._updating_ops(target)
         return None
 
+    def check(self, target: Any) -> None:
+        """Refuse, before any request, a store that cannot keep the device sessions asked for."""
+        self._ops(target)
+
     def _updating_ops(self, target: Any) -> StoreOps:
         ops = self._store.resolve(target)
         if not ops.atomic_update:

@@ -235,6 +235,8 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin, CLIPluginProtocol):
         """At startup: look a named store up now, so an unusable one fails before any request."""
         if self.runtime.store is not None:
             self.runtime.store.resolve(app)
+        if self.runtime.devices is not None:
+            self.runtime.devices.check(app)
 
     async def revoke_subject(
         self, connection_or_app: Any, sub: str, config: SessionConfig[Any] | str | None = None

@@ -208,10 +208,12 @@ def _device_registry(
     if devices is False:
         return None
     settings = devices if isinstance(devices, DeviceSessions) else DeviceSessions()
-    store.devices = DeviceRegistry(
+    registry = store.devices = DeviceRegistry(
         settings, refresh=rotation, access=access, store=store, required=devices is not True
     )
-    return store.devices
+    if not isinstance(store.store, str):
+        registry.check(None)  # a store given as such is checked now, a named one at startup
+    return registry
 
 
 def _check_unique(what: str, values: list[str]) -> None:
