@@ -12,7 +12,8 @@ so concurrent logins and rotations on any instance never lose an entry.
   ``User-Agent``; nothing else of the request is kept). ``update()`` over a valid refresh session of
   the same subject continues its family. An access session written in the same request as a valid
   refresh session carries its family's handle, so ending the device ends that access session too.
-- Each rotation records the family's last refresh (only the winner of a racing rotation writes).
+- Each rotation records the family's last refresh (only the winner of a racing rotation writes);
+  a family issued before device sessions were kept is listed from its next rotation on.
 - Revoking the family (``clear()``, reuse detection, ``revoke_subject``, ending it from the list)
   removes it. Entries expire with the family (the index lives one refresh lifetime past its last
   write), and at most ``max_per_subject`` are kept: a login beyond that ends the family refreshed
@@ -203,12 +204,12 @@ class DeviceRegistry:
             return
         handle = family_handle(family_of(claims, claims["jti"]) or claims["jti"])
         store = self._ops(connection)
-        if store is None:
-            return
+        if store is not None:
+            await self._register(store, connection, sub, handle, claims["iat"])
+
+    async def _register(self, store: StoreOps, connection: Any, sub: str, handle: str, iat: int) -> None:
         label = await self._label_of(connection)
-        change = _register(
-            handle, claims["iat"], label, self.refresh.clock(), self._lifetime, self.max_per_subject
-        )
+        change = _register(handle, iat, label, self.refresh.clock(), self._lifetime, self.max_per_subject)
         for evicted in await store.update(self._index_key(sub), change):
             await revoke_family(store, self._store.key_prefix, self.refresh, evicted)
 
@@ -224,12 +225,16 @@ class DeviceRegistry:
 
     # -- the revocation store's hooks --------------------------------------------------------------
 
-    async def rotated(self, store: StoreOps, claims: Mapping[str, Any], now: float) -> None:
-        """The refresh token with ``claims`` was rotated at ``now``: its family was refreshed."""
+    async def rotated(self, store: StoreOps, connection: Any, claims: Mapping[str, Any], now: float) -> None:
+        """The refresh token with ``claims`` was rotated at ``now``: its family was refreshed. A
+        family not listed yet (issued before device sessions were kept) is listed from now on."""
         sub, jti = claims.get("sub"), str(claims.get("jti"))
-        if isinstance(sub, str) and sub and store.atomic_update:
-            handle = family_handle(family_of(claims, jti) or jti)
-            await store.update(self._index_key(sub), _touch(handle, math.floor(now), now, self._lifetime))
+        if not (isinstance(sub, str) and sub and store.atomic_update):
+            return
+        handle, iat = family_handle(family_of(claims, jti) or jti), math.floor(now)
+        if await store.update(self._index_key(sub), _touch(handle, iat, now, self._lifetime)):
+            return
+        await self._register(store, connection, sub, handle, iat)
 
     async def forget(self, store: StoreOps, sub: Any, handle: str) -> None:
         """The family ``handle`` was revoked: its device session ends."""
@@ -356,9 +361,9 @@ def _touch(handle: str, iat: int, now: float, lifetime: int | None) -> Callable[
         entries = _alive(_decode(raw), now, lifetime)
         known = entries.get(handle)
         if known is None:
-            return raw, None, None  # ended (or never listed) meanwhile: no resurrection
+            return raw, None, False  # not listed: the caller registers it
         entries[handle] = _Entry(known.created, max(known.refreshed, iat), known.label)
-        return (*_stored(entries, now, lifetime), None)
+        return (*_stored(entries, now, lifetime), True)
 
     return change
 

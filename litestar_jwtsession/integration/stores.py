@@ -354,7 +354,7 @@ class LitestarSessionStore:
                 ttl = None if lifetime is None else max(lifetime, math.ceil(self.rotation_grace) + 1)
                 if await store.set_if_absent(key, record, ttl):
                     if self.devices is not None:  # the winner of the race records the refresh
-                        await self.devices.rotated(store, claims, now)
+                        await self.devices.rotated(store, connection, claims, now)
                     return await self._adopt(session, successor)
                 raw = await store.get(key)
                 if raw is None:

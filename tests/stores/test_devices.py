@@ -105,6 +105,22 @@ async def test_a_rotation_is_the_last_refresh_of_the_same_device_session(store: 
         assert after["current"]
 
 
+async def test_a_family_from_before_device_sessions_is_listed_from_its_next_rotation(store: Any) -> None:
+    access, refresh, clock = make_configs()
+    before = device_app(access, refresh, store=store, devices=False)  # the app before the upgrade
+    after = device_app(access, refresh, store=store)
+    async with browser(before) as old, browser(after, SAFARI_IPHONE) as new:
+        _, refresh_token = await sign_in(old)
+        assert await list_device_sessions(after, "ada") == []
+        clock.now += ACCESS_MAX_AGE + 1
+        rotated = await call(new, "GET", "/me", refresh=refresh_token)
+        assert rotated.status_code == 200
+        (listed,) = await devices(new, set_cookies(rotated)["access"])
+        assert listed["current"]
+        assert listed["label"] == "Safari on iOS"  # what the rotating request said
+        assert listed["lastRefreshedAt"] == int(clock.now) * 1000
+
+
 async def test_changing_the_sessions_data_keeps_the_device_session(store: Any) -> None:
     access, refresh, _ = make_configs()
     app = device_app(access, refresh, store=store)
