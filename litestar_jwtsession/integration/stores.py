@@ -37,7 +37,8 @@ Refresh-token rotation with reuse detection (RFC 9700 §4.14)
     The rotation record holds the successor token until the rotated token would have expired.
 
 Keys (prefix ``jwtsession`` by default): ``revoked:<name>:<jti>``, ``subject:<name>:<sub>``
-(the "not before" second), ``family:<refresh name>:<fid>`` and ``rotated:<refresh name>:<jti>``.
+(the "not before" second), ``family:<refresh name>:<fid>``, ``rotated:<refresh name>:<jti>`` and
+the device sessions' ``devices:<refresh name>:<sub>`` (see ``devices.py``).
 """
 
 from __future__ import annotations
