@@ -152,22 +152,22 @@ class DeviceRegistry:
     def _ops(self, target: Any) -> StoreOps | None:
         """The store's operations; ``None`` where it cannot keep device sessions (by default)."""
         ops = self._store.resolve(target)
-        if ops.atomic_update or self.required:
-            return self._updating_ops(target)
+        if ops.atomic_update:
+            return ops
+        if self.required:
+            raise _cannot_keep(ops)
         return None
+
+    def _updating_ops(self, target: Any) -> StoreOps:
+        """The store's operations, for the public API: an error where it cannot keep them."""
+        ops = self._store.resolve(target)
+        if not ops.atomic_update:
+            raise _cannot_keep(ops)
+        return ops
 
     def check(self, target: Any) -> None:
         """Refuse, before any request, a store that cannot keep the device sessions asked for."""
         self._ops(target)
-
-    def _updating_ops(self, target: Any) -> StoreOps:
-        ops = self._store.resolve(target)
-        if not ops.atomic_update:
-            raise ImproperlyConfigured(
-                "device sessions need a store with an atomic update (MemoryStore, RedisStore, "
-                f"ValkeyStore, or StoreOps._update registered for it), not {type(ops.store).__name__}"
-            )
-        return ops
 
     def _index_key(self, sub: str) -> str:
         return store_key(self._store.key_prefix, "devices", self.refresh.name, sub)
@@ -301,6 +301,13 @@ class DeviceRegistry:
         if not isinstance(sub, str) or not sub:
             raise ValueError("sub must be a non-empty string")
         return _alive(_decode(await store.get(self._index_key(sub))), self.refresh.clock(), self._lifetime)
+
+
+def _cannot_keep(ops: StoreOps) -> ImproperlyConfigured:
+    return ImproperlyConfigured(
+        "device sessions need a store with an atomic update (MemoryStore, RedisStore, ValkeyStore, "
+        f"or a StoreOps with _update registered for it), not {type(ops.store).__name__}"
+    )
 
 
 # -- changes of a subject's index (pure: a Redis transaction may run them more than once) --------
