@@ -18,6 +18,14 @@ from litestar_jwtsession.integration.api import (
     verify_jws_session,
 )
 from litestar_jwtsession.integration.cli import JWTSessionCLIPlugin
+from litestar_jwtsession.integration.device_api import (
+    current_device_id,
+    list_device_sessions,
+    revoke_device_session,
+    revoke_other_device_sessions,
+)
+from litestar_jwtsession.integration.device_routes import DeviceSessionsController
+from litestar_jwtsession.integration.devices import DeviceSession, DeviceSessions, RevokedDeviceSessions
 from litestar_jwtsession.integration.guards import (
     SessionGuard,
     requires_fresh_login,
@@ -28,6 +36,7 @@ from litestar_jwtsession.integration.guards import (
 from litestar_jwtsession.integration.jwks import jwks_route, public_jwk_set
 from litestar_jwtsession.integration.plugin import JWTSessionPlugin, revoke_subject
 from litestar_jwtsession.integration.stores import LitestarSessionStore
+from litestar_jwtsession.integration.user_agent import describe_user_agent
 from litestar_jwtsession.jose import JWK, KeyPair, PasswordKeyWarning, parse_duration
 from litestar_jwtsession.jose.keys import derive_jwk_from_password, export_pem, generate_jwk, import_pem
 from litestar_jwtsession.remote_keys import RemoteJWKSet
@@ -44,6 +53,9 @@ __all__ = (
     "JWK",
     "ConfigurationError",
     "CookieOptions",
+    "DeviceSession",
+    "DeviceSessions",
+    "DeviceSessionsController",
     "ErrorCode",
     "HookEvent",
     "JWESessionConfig",
@@ -55,6 +67,7 @@ __all__ = (
     "LitestarSessionStore",
     "PasswordKeyWarning",
     "RemoteJWKSet",
+    "RevokedDeviceSessions",
     "Session",
     "SessionClaims",
     "SessionError",
@@ -67,7 +80,9 @@ __all__ = (
     "Telemetry",
     "clear_jwe_session",
     "clear_jws_session",
+    "current_device_id",
     "derive_jwk_from_password",
+    "describe_user_agent",
     "export_pem",
     "generate_jwk",
     "get_jwe_session",
@@ -76,11 +91,14 @@ __all__ = (
     "get_jws_session_token",
     "import_pem",
     "jwks_route",
+    "list_device_sessions",
     "parse_duration",
     "public_jwk_set",
     "requires_fresh_login",
     "requires_scopes",
     "requires_session",
+    "revoke_device_session",
+    "revoke_other_device_sessions",
     "revoke_subject",
     "seal_jwe_session",
     "session_scopes",

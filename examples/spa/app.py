@@ -10,6 +10,9 @@ http://localhost:8000/ (browsers keep ``Secure`` cookies on ``http://localhost``
 - ``GET /api/me``: guarded by ``requires_session()``; the user and the access session's
   ``expiresAt`` (milliseconds since the epoch), which drives the page's countdown.
 - ``POST /api/logout``: clears both sessions.
+- ``GET /api/sessions``, ``DELETE /api/sessions/{id}``, ``POST /api/sessions/revoke-others``: the
+  "Your devices" view (the library's ``DeviceSessionsController``): every device logged in as the
+  same user, ended one by one or all but this one.
 
 The access session is a JWS (ES256), short-lived and readable by the page (not HttpOnly); the
 refresh session is a JWE (A256KW, HttpOnly). There is no refresh endpoint: once the access cookie
@@ -17,6 +20,11 @@ has expired the browser stops sending it, and the next read of the access sessio
 of ``/api/me``) is answered by the plugin's refresh fallback, which re-issues the access session
 from the refresh session and sets the new cookie on the same response. The page shows a countdown
 to the access expiry and simply calls ``/api/me`` again when it reaches zero.
+
+The app keeps a ``MemoryStore`` (one process; a ``RedisStore`` shares it between instances): logout
+revokes the tokens, the refresh token rotates on every refresh, and every login is a device
+session. Ending a device revokes its refresh family and the access session issued with it: that
+browser's next request is refused and the page shows it logged out.
 
 Keys are generated when the app is created, so restarting the server logs everybody out. Set
 ``SPA_ACCESS_MAX_AGE`` (seconds) to change the access lifetime of the module-level ``app``.
@@ -36,8 +44,10 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import JSONBody
 from litestar.static_files import create_static_files_router
+from litestar.stores.memory import MemoryStore
 
 from litestar_jwtsession import (
+    DeviceSessionsController,
     HookEvent,
     JWESessionConfig,
     JWSSessionConfig,
@@ -51,6 +61,7 @@ __all__ = (
     "ACCESS_SESSION",
     "DEMO_USERS",
     "REFRESH_SESSION",
+    "DeviceRoutes",
     "LoginBody",
     "app",
     "create_app",
@@ -74,6 +85,12 @@ DEMO_USERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
 class LoginBody(msgspec.Struct):
     username: str
     password: str
+
+
+class DeviceRoutes(DeviceSessionsController):
+    """The library's device-session routes, under the page's API prefix."""
+
+    path = "/api/sessions"
 
 
 def session_configs(
@@ -150,6 +167,8 @@ def create_app(
             raise NotAuthorizedException(detail="Wrong username or password")
         _password, name, scopes = user
         claims = {"sub": data.username, "name": name, "scope": list(scopes)}
+        # the refresh session first: the access session written after it carries its device id,
+        # so ending this device (from another one) refuses this access session at once
         await refresh.update(claims, replace=True)
         await access.update(claims, replace=True)
         return _describe(access)
@@ -172,10 +191,14 @@ def create_app(
             login,
             me,
             logout,
+            DeviceRoutes,
             create_static_files_router(path="/static", directories=[STATIC_DIR]),
         ],
         # csrf=True: unsafe requests that carry cookie sessions must echo the "-csrf" cookie
-        plugins=[JWTSessionPlugin(access=access_config, refresh=refresh_config, csrf=True)],
+        # the store: revocation on logout, refresh-token rotation and the device sessions
+        plugins=[
+            JWTSessionPlugin(access=access_config, refresh=refresh_config, csrf=True, store=MemoryStore())
+        ],
         debug=debug,
     )
 

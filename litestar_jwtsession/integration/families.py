@@ -1,8 +1,9 @@
-"""Refresh-token families: the claims that name them, their opaque handle, how long they live.
+"""Refresh families: what names them, and how the store keys and revokes them.
 
-A rotating refresh token carries its family (``fam``); an access session re-issued from it
-carries the family's one-way handle (``fid``) instead, so a detected reuse revokes both. See
-:mod:`litestar_jwtsession.integration.stores`.
+A refresh session and every token rotated from it form a *family* (the ``fam`` claim; the first
+token of a family names it by its own ``jti``). Access sessions re-issued from a family carry its
+opaque *handle* (``fid``), which is also the family's key in the store and the id of its device
+session. Revocation (``stores.py``) and the device registry (``devices.py``) share these names.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from litestar_jwtsession.integration.store_ops import StoreOps
     from litestar_jwtsession.session.config import SessionConfig
 
 __all__ = (
@@ -21,8 +23,10 @@ __all__ = (
     "FAMILY_CLAIM",
     "FAMILY_HANDLE_CLAIM",
     "family_handle",
+    "family_lifetime",
     "family_of",
-    "max_lifetime",
+    "revoke_family",
+    "store_key",
 )
 
 FAMILY_CLAIM = "fam"
@@ -30,7 +34,7 @@ FAMILY_CLAIM = "fam"
 BOOKKEEPING_CLAIMS = frozenset({FAMILY_CLAIM})
 """Claims the library adds to refresh tokens for its own use; never copied into an access token."""
 FAMILY_HANDLE_CLAIM = "fid"
-"""The access-token claim tying an access session to the refresh family it was re-issued from."""
+"""The access-token claim tying an access session to the refresh family it was issued with."""
 
 
 def family_handle(family: str) -> str:
@@ -41,11 +45,25 @@ def family_handle(family: str) -> str:
 
 
 def family_of(claims: Mapping[str, Any], default: str | None) -> str | None:
-    """The family ``claims`` name (``default`` for the first token of a family, which has none)."""
+    """The family a refresh token with ``claims`` belongs to (``default``: its own ``jti``)."""
     family = claims.get(FAMILY_CLAIM)
     return family if isinstance(family, str) and family else default
 
 
-def max_lifetime(config: SessionConfig[Any]) -> int | None:
-    """Seconds the newest token of ``config`` issued now can live, leeway included."""
+def family_lifetime(config: SessionConfig[Any]) -> int | None:
+    """Seconds a family (or a subject's revocation) must be remembered: the newest token was
+    issued at the latest now, so it lives at most one ``max_age`` (and the leeway) longer."""
     return None if config.max_age_seconds is None else config.max_age_seconds + config.leeway + 1
+
+
+def store_key(prefix: str, kind: str, name: str, value: str) -> str:
+    """The store key of one record: ``<prefix>:<kind>:<session name>:<value>``."""
+    return f"{prefix}:{kind}:{name}:{value}"
+
+
+async def revoke_family(store: StoreOps, prefix: str, config: SessionConfig[Any], handle: str) -> None:
+    """Revoke the family ``handle`` of the refresh ``config``: its refresh tokens and the access
+    tokens carrying the handle read as revoked on every instance sharing the store."""
+    await store.set(
+        store_key(prefix, "family", config.name, handle), b"1", expires_in=family_lifetime(config)
+    )

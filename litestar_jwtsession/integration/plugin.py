@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from litestar.routes import BaseRoute
     from litestar.stores.base import Store
 
+    from litestar_jwtsession.integration.devices import DeviceSessions
     from litestar_jwtsession.session.config import JWESessionConfig, JWSSessionConfig, SessionConfig
     from litestar_jwtsession.session.events import Telemetry
 
@@ -108,6 +109,11 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin, CLIPluginProtocol):
             traced. ``None`` (default): the ``litestar_jwtsession`` logger only, no tracing.
             ``litestar_jwtsession.otel.OpenTelemetry()`` (the ``otel`` extra) adds spans and
             metrics. See ``docs/observability.md``.
+        devices: device sessions, one per refresh family (see
+            :mod:`litestar_jwtsession.integration.devices`): ``True`` (default) keeps them
+            wherever refresh tokens rotate (a store, both sessions, the refresh fallback);
+            a :class:`~litestar_jwtsession.DeviceSessions` sets the label hook and the cap per
+            subject; ``False`` turns them off.
     """
 
     __slots__ = ("runtime",)
@@ -130,6 +136,7 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin, CLIPluginProtocol):
         revocation_on_outage: Literal["refuse", "allow"] = "refuse",
         store_retry_after: int = 5,
         telemetry: Telemetry | None = None,
+        devices: DeviceSessions | bool = True,
     ) -> None:
         self.runtime = build_runtime(
             access=access,
@@ -147,6 +154,7 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin, CLIPluginProtocol):
             revocation_on_outage=revocation_on_outage,
             store_retry_after=store_retry_after,
             telemetry=telemetry,
+            devices=devices,
         )
         """What this plugin decided for its app, frozen (the configs are never changed)."""
 
@@ -235,6 +243,8 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin, CLIPluginProtocol):
         """At startup: look a named store up now, so an unusable one fails before any request."""
         if self.runtime.store is not None:
             self.runtime.store.resolve(app)
+        if self.runtime.devices is not None:
+            self.runtime.devices.check(app)
 
     async def revoke_subject(
         self, connection_or_app: Any, sub: str, config: SessionConfig[Any] | str | None = None

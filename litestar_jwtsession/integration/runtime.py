@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from litestar_jwtsession.integration.devices import DeviceRegistry, DeviceSessions
 from litestar_jwtsession.integration.errors import ImproperlyConfigured
 from litestar_jwtsession.integration.refresh import reissue_from_refresh
 from litestar_jwtsession.integration.stores import LitestarSessionStore
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from litestar.connection import ASGIConnection
     from litestar.stores.base import Store
 
+    from litestar_jwtsession.session.claims import SessionSnapshot
     from litestar_jwtsession.session.events import Tracing
     from litestar_jwtsession.session.hooks import HookEvent
 
@@ -47,6 +49,8 @@ class SessionRuntime:
     """Revocation (and rotation) backend; ``None`` without ``store=``."""
     rotation: LitestarSessionStore | None
     """Rotates the refresh session in the refresh fallback; ``None`` when rotation is off."""
+    devices: DeviceRegistry | None
+    """The device sessions (one per refresh family); ``None`` without rotation or when turned off."""
     retrieve_user_handler: RetrieveUserHandler | None
     exclude_opt_key: str
     store_retry_after: int
@@ -59,6 +63,20 @@ class SessionRuntime:
         """Re-issue the missing access session of ``event`` from the refresh session."""
         if self.refresh is not None:
             await reissue_from_refresh(event, self.refresh, self.rotation, self.telemetry)
+
+    def issuing(
+        self, connection: Any, config: SessionConfig[Any], data: dict[str, Any], before: SessionSnapshot
+    ) -> None:
+        """Bookkeeping claims of a token ``update()`` is about to issue (see ``DeviceRegistry``)."""
+        if self.devices is not None:
+            self.devices.issuing(connection, config, data, before)
+
+    async def issued(
+        self, connection: Any, config: SessionConfig[Any], claims: Mapping[str, Any], before: SessionSnapshot
+    ) -> None:
+        """A token ``update()`` sealed, before it becomes the session's: record its device session."""
+        if self.devices is not None:
+            await self.devices.issued(connection, config, claims, before)
 
     def config_for(self, session: str | SessionConfig[Any] | None) -> SessionConfig[Any]:
         """The config ``session`` names: a config, a registered name, or ``None`` for the access one."""
@@ -91,6 +109,7 @@ def build_runtime(
     revocation_on_outage: Literal["refuse", "allow"],
     store_retry_after: int,
     telemetry: Telemetry | None = None,
+    devices: DeviceSessions | bool = True,
 ) -> SessionRuntime:
     """Check the plugin's arguments together and build its runtime (see ``JWTSessionPlugin``)."""
     if access is not None and not isinstance(access, JWSSessionConfig):
@@ -134,6 +153,7 @@ def build_runtime(
             telemetry=telemetry,
         )
         _check_device_cookie(session_store, configs, csrf_sessions)
+    registry = _device_registry(devices, session_store, rotation, access)
     return SessionRuntime(
         configs=configs,
         by_name={config.name: config for config in configs},
@@ -143,6 +163,7 @@ def build_runtime(
         fallback=access.name if refresh_fallback and pair and access is not None else None,
         store=session_store,
         rotation=None if rotation is None else session_store,
+        devices=registry,
         retrieve_user_handler=retrieve_user_handler,
         exclude_opt_key=exclude_opt_key,
         store_retry_after=store_retry_after,
@@ -189,6 +210,32 @@ def _check_device_cookie(
             f"session cookie names must be unique; repeated: {device.name} (the device cookie of "
             f"{device.session_name!r}: rename that session or pass rotation_client_key)"
         )
+
+
+def _device_registry(
+    devices: DeviceSessions | bool,
+    store: LitestarSessionStore | None,
+    rotation: SessionConfig[Any] | None,
+    access: SessionConfig[Any] | None,
+) -> DeviceRegistry | None:
+    """The device sessions, on by default wherever refresh families exist (a store and rotation)."""
+    if not isinstance(devices, bool | DeviceSessions):
+        raise ImproperlyConfigured("devices must be True, False or a DeviceSessions")
+    if store is None or rotation is None:
+        if isinstance(devices, DeviceSessions):
+            raise ImproperlyConfigured(
+                "device sessions need store=, access=, refresh= and refresh-token rotation"
+            )
+        return None
+    if devices is False:
+        return None
+    settings = devices if isinstance(devices, DeviceSessions) else DeviceSessions()
+    registry = store.devices = DeviceRegistry(
+        settings, refresh=rotation, access=access, store=store, required=devices is not True
+    )
+    if not isinstance(store.store, str):
+        registry.check(None)  # a store given as such is checked now, a named one at startup
+    return registry
 
 
 def _check_unique(what: str, values: list[str]) -> None:

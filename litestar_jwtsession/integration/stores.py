@@ -37,7 +37,8 @@ Refresh-token rotation with reuse detection (RFC 9700 §4.14)
     The rotation record holds the successor token until the rotated token would have expired.
 
 Keys (prefix ``jwtsession`` by default): ``revoked:<name>:<jti>``, ``subject:<name>:<sub>``
-(the "not before" second), ``family:<refresh name>:<fid>`` and ``rotated:<refresh name>:<jti>``.
+(the "not before" second), ``family:<refresh name>:<fid>``, ``rotated:<refresh name>:<jti>`` and
+the device sessions' ``devices:<refresh name>:<sub>`` (see ``devices.py``).
 """
 
 from __future__ import annotations
@@ -57,8 +58,10 @@ from litestar_jwtsession.integration.families import (
     FAMILY_CLAIM,
     FAMILY_HANDLE_CLAIM,
     family_handle,
+    family_lifetime,
     family_of,
-    max_lifetime,
+    revoke_family,
+    store_key,
 )
 from litestar_jwtsession.integration.store_ops import StoreOps, store_ops
 from litestar_jwtsession.session.claims import mint_claims, snapshot_of
@@ -72,6 +75,7 @@ if TYPE_CHECKING:
     from litestar import Litestar
     from litestar.connection import ASGIConnection
 
+    from litestar_jwtsession.integration.devices import DeviceRegistry
     from litestar_jwtsession.session.config import SessionConfig
     from litestar_jwtsession.session.events import Telemetry
     from litestar_jwtsession.session.session import Session
@@ -130,6 +134,7 @@ class LitestarSessionStore:
         "_rotation_name",
         "client_key",
         "device_cookie",
+        "devices",
         "key_prefix",
         "revocation_on_outage",
         "rotation",
@@ -178,6 +183,8 @@ class LitestarSessionStore:
             rotation_client_key = self.device_cookie.client_key
         self.client_key: ClientKey = rotation_client_key or user_agent_client_key
         self.key_prefix = key_prefix
+        self.devices: DeviceRegistry | None = None
+        """The device sessions of the rotating refresh config (set by the plugin's runtime)."""
         if isinstance(store, Store):
             self._operations(store)
 
@@ -202,7 +209,7 @@ class LitestarSessionStore:
         return ops
 
     def _key(self, kind: str, name: str, value: str) -> str:
-        return f"{self.key_prefix}:{kind}:{name}:{value}"
+        return store_key(self.key_prefix, kind, name, value)
 
     # -- SessionStore ----------------------------------------------------------------------
 
@@ -261,7 +268,7 @@ class LitestarSessionStore:
         ttl = remaining_lifetime(config, claims, now)
         await store.set(self._key("revoked", config.name, jti), b"1", expires_in=ttl)
         if config.name == self._rotation_name:
-            await self._revoke_family(store, config, family_of(claims, jti) or jti)
+            await self._revoke_family(store, config, family_of(claims, jti) or jti, claims.get("sub"))
 
     async def revoke_subject(self, target: Any, config: SessionConfig[Any], sub: str) -> None:
         """Revoke every token of ``config`` with subject ``sub`` issued up to now (``iat <= now``).
@@ -272,13 +279,18 @@ class LitestarSessionStore:
             raise ValueError("sub must be a non-empty string")
         store = self.resolve(target)
         now = math.floor(config.clock())
-        await store.set(self._key("subject", config.name, sub), str(now), expires_in=max_lifetime(config))
+        await store.set(self._key("subject", config.name, sub), str(now), expires_in=family_lifetime(config))
         self.telemetry.emit(SessionEvent.SUBJECT_REVOCATION, session=config.name)
+        if self.devices is not None and config.name == self._rotation_name:
+            await self.devices.forget_subject(store, sub)
 
-    async def _revoke_family(self, store: StoreOps, config: SessionConfig[Any], family: str) -> None:
-        # the newest member was issued at the latest now: it lives at most one max_age longer
-        key = self._key("family", config.name, family_handle(family))
-        await store.set(key, b"1", expires_in=max_lifetime(config))
+    async def _revoke_family(
+        self, store: StoreOps, config: SessionConfig[Any], family: str, sub: Any
+    ) -> None:
+        handle = family_handle(family)
+        await revoke_family(store, self.key_prefix, config, handle)
+        if self.devices is not None:  # the family's device session ends with it
+            await self.devices.forget(store, sub, handle)
 
     async def _reused(
         self, connection: Any, config: SessionConfig[Any], claims: Mapping[str, Any], store: StoreOps
@@ -286,7 +298,7 @@ class LitestarSessionStore:
         """Reuse detected: revoke the family, fire ``on_reuse``; the error for ``on_error``."""
         jti = str(claims.get("jti"))
         family = family_of(claims, jti) or jti
-        await self._revoke_family(store, config, family)
+        await self._revoke_family(store, config, family, claims.get("sub"))
         error = SessionError(
             ErrorCode.REFRESH_TOKEN_REUSED,
             f"session {config.name!r}: refresh token {safe_text(jti, quote=True)} was already "
@@ -351,6 +363,8 @@ class LitestarSessionStore:
                 lifetime = remaining_lifetime(config, claims, now)
                 ttl = None if lifetime is None else max(lifetime, math.ceil(self.rotation_grace) + 1)
                 if await store.set_if_absent(key, record, ttl):
+                    if self.devices is not None:  # the winner of the race records the refresh
+                        await self.devices.rotated(store, connection, claims, now)
                     return await self._adopt(session, successor, "rotated")
                 raw = await store.get(key)
                 if raw is None:

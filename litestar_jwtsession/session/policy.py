@@ -11,6 +11,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from litestar_jwtsession.session.claims import SessionSnapshot
     from litestar_jwtsession.session.config import SessionConfig
     from litestar_jwtsession.session.events import Telemetry, Tracing
     from litestar_jwtsession.session.hooks import HookEvent
@@ -54,4 +57,18 @@ class SessionPolicy(Protocol):
 
     async def refresh_fallback(self, event: HookEvent) -> None:
         """Re-issue the missing session of ``event`` (runs after the config's ``on_missing`` hooks)."""
+        ...
+
+    def issuing(
+        self, connection: Any, config: SessionConfig[Any], data: dict[str, Any], before: SessionSnapshot
+    ) -> None:
+        """``update()`` is about to mint a token of ``config`` with ``data`` (the session's state
+        ``before`` the update): add or drop the app's bookkeeping claims in ``data``."""
+        ...
+
+    async def issued(
+        self, connection: Any, config: SessionConfig[Any], claims: Mapping[str, Any], before: SessionSnapshot
+    ) -> None:
+        """``update()`` sealed a token with ``claims``, which is not yet the session's: raising
+        rolls the update back (e.g. the store that records it is unavailable)."""
         ...

@@ -159,6 +159,9 @@ class SessionBase:
             self.data[AUTH_TIME_CLAIM] = math.floor(now)
         elif auth_time is not None and AUTH_TIME_CLAIM not in patch:
             self.data[AUTH_TIME_CLAIM] = auth_time
+        request = self._request
+        if request is not None:  # the app's bookkeeping claims (e.g. the refresh family)
+            request.policy.issuing(request.connection, config, self.data, before)
         claims = mint_claims(config, self.data, now)
         try:
             # never write a token this config's own reader would refuse (issuer, audience,
@@ -175,6 +178,12 @@ class SessionBase:
             if error is exc:
                 raise
             raise error from exc
+        if request is not None:
+            try:
+                await request.policy.issued(request.connection, config, claims, before)
+            except BaseException:
+                self._restore(before, saved)
+                raise
         self.id = claims["jti"]
         self.created_at = claims["iat"] * 1000
         self.expires_at = claims["exp"] * 1000 if "exp" in claims else None

@@ -263,3 +263,121 @@ def test_spa_login_refresh_fallback_logout(server_url: str) -> None:
         finally:
             browser.close()
     assert page_errors == []
+
+
+CHROME_LINUX = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+)
+FIREFOX_LINUX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+SAFARI_MACOS = (
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.5 Safari/605.1.15"
+)
+
+
+def _log_in_as_bob(page: Page) -> None:
+    from playwright.sync_api import expect
+
+    page.goto("/")
+    expect(page.locator("body")).to_have_attribute("data-state", "logged-out")
+    page.fill("#username", "bob")
+    page.fill("#password", "builder")
+    page.click("#login-button")
+    expect(page.locator("body")).to_have_attribute("data-state", "logged-in")
+    page.uncheck("#auto-refresh")  # every request below is the test's own
+
+
+def _device_of(context: BrowserContext) -> str:
+    """The device id the browser's access cookie carries (its refresh family's handle)."""
+    handle = _jws_payload(_cookies(context)[ACCESS_SESSION]["value"])["fid"]
+    assert isinstance(handle, str)
+    return handle
+
+
+def test_spa_devices_end_one_from_another(server_url: str) -> None:
+    """Bob logs in from three browsers; the first lists them, ends the second, then every other:
+    each ended browser is refused on its next request and shows the login form again."""
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page_errors: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            pages: list[Page] = []
+            contexts: list[BrowserContext] = []
+            for agent in (CHROME_LINUX, FIREFOX_LINUX, SAFARI_MACOS):
+                context = browser.new_context(
+                    base_url=server_url, user_agent=agent, viewport={"width": 900, "height": 1200}
+                )
+                context.set_default_timeout(TIMEOUT_MS)
+                page = context.new_page()
+                page.on("pageerror", lambda error: page_errors.append(str(error)))
+                contexts.append(context)
+                pages.append(page)
+            laptop, other, third = pages
+            _log_in_as_bob(laptop)
+            _log_in_as_bob(other)
+            other_device = _device_of(contexts[1])
+
+            # -- the laptop's "Your devices" lists both browsers, itself as the current one
+            laptop.click("#reload-devices")
+            items = laptop.locator("#device-list li")
+            expect(items).to_have_count(2)
+            mine = laptop.locator(f'#device-list li[data-device-id="{_device_of(contexts[0])}"]')
+            expect(mine).to_have_attribute("data-current", "true")
+            expect(mine.locator(".device-label")).to_have_text("Chrome on Linux")
+            expect(mine.locator(".this-device")).to_have_text("this device")
+            theirs = laptop.locator(f'#device-list li[data-device-id="{other_device}"]')
+            expect(theirs).to_have_attribute("data-current", "false")
+            expect(theirs.locator(".device-label")).to_have_text("Firefox on Linux")
+            laptop.screenshot(path=str(ARTIFACTS / "spa-devices-1-listed.png"), full_page=True)
+
+            # -- sign the other browser out from the laptop
+            with laptop.expect_response(f"**/api/sessions/{other_device}") as ended_info:
+                theirs.locator("button.sign-out").click()
+            assert ended_info.value.status == 204
+            expect(items).to_have_count(1)
+            expect(laptop.locator("#event-log")).to_contain_text("signed out Firefox on Linux")
+
+            # -- the ended browser: once its access cookie has lapsed, its next request goes
+            # through the refresh fallback, which refuses the revoked refresh session
+            _wait_for_cookie_gone(contexts[1], ACCESS_SESSION, timeout=ACCESS_MAX_AGE + 3)
+            assert REFRESH_SESSION in _cookies(contexts[1])
+            with other.expect_response("**/api/me") as refused_info:
+                other.click("#call-api")
+            refused = refused_info.value
+            assert refused.status == 401
+            sent = refused.request.all_headers().get("cookie", "")
+            assert f"{REFRESH_SESSION}=" in sent
+            assert f"{ACCESS_SESSION}=" not in sent
+            cleared = [h["value"] for h in refused.headers_array() if h["name"].lower() == "set-cookie"]
+            assert any(value.startswith(f"{REFRESH_SESSION}=;") for value in cleared), cleared
+            expect(other.locator("body")).to_have_attribute("data-state", "logged-out")
+            expect(other.locator("#login-section")).to_be_visible()
+            assert REFRESH_SESSION not in _cookies(contexts[1])
+            other.screenshot(path=str(ARTIFACTS / "spa-devices-2-ended.png"), full_page=True)
+
+            # -- a third browser; the laptop signs out every other device: refused at once
+            _log_in_as_bob(third)
+            laptop.click("#reload-devices")
+            expect(items).to_have_count(2)
+            laptop.click("#revoke-others")
+            expect(laptop.locator("#event-log")).to_contain_text("signed out 1 other device(s)")
+            expect(items).to_have_count(1)
+            expect(laptop.locator("#device-list li")).to_have_attribute("data-current", "true")
+            assert ACCESS_SESSION in _cookies(contexts[2])  # not lapsed: revoked with its device
+            with third.expect_response("**/api/me") as third_info:
+                third.click("#call-api")
+            assert third_info.value.status == 401
+            expect(third.locator("body")).to_have_attribute("data-state", "logged-out")
+
+            # -- the laptop itself is still logged in
+            with laptop.expect_response("**/api/me") as kept_info:
+                laptop.click("#call-api")
+            assert kept_info.value.status == 200
+            expect(laptop.locator("body")).to_have_attribute("data-state", "logged-in")
+            laptop.screenshot(path=str(ARTIFACTS / "spa-devices-3-others-ended.png"), full_page=True)
+        finally:
+            browser.close()
+    assert page_errors == []

@@ -20,6 +20,7 @@ import pytest
 from litestar_jwtsession import (
     ConfigurationError,
     CookieOptions,
+    DeviceSessions,
     JWESessionConfig,
     JWSSessionConfig,
     JWTSessionPlugin,
@@ -185,3 +186,7 @@ def test_the_quickstart_names_the_litestar_minimum_of_the_package() -> None:
     assert minimum is not None
 
     assert f"Litestar {minimum.group(1)} or newer" in (DOCS / "quickstart.md").read_text(encoding="utf-8")
+
+
+def test_every_device_sessions_option_is_listed() -> None:
+    _assert_rows("Device sessions: `DeviceSessions`", init_fields(DeviceSessions))

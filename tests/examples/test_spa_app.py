@@ -69,7 +69,8 @@ def test_page_and_script_are_served(client: TestClient[Any]) -> None:
     page = client.get("/")
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
-    for element_id in ("login-form", "call-api", "api-status", "countdown", "auto-refresh", "logout-button"):
+    elements = ("login-form", "call-api", "api-status", "countdown", "auto-refresh", "logout-button")
+    for element_id in (*elements, "devices-section", "device-list", "revoke-others"):
         assert f'id="{element_id}"' in page.text
     assert '<script src="/static/app.js">' in page.text
     script = client.get("/static/app.js")
@@ -169,9 +170,12 @@ def test_me_refreshes_when_the_browser_dropped_the_access_cookie(
     assert body["user"] == "alice"
     assert body["sessionId"] != first.id
     assert body["expiresAt"] == (int(session_clock.now) + ACCESS_MAX_AGE) * 1000
-    # the refresh session is left alone
-    cookies = assert_session_cookies(response, set={ACCESS}, csrf=True)
+    # the refresh session rotates with it (the app has a store), in the same device session
+    cookies = assert_session_cookies(response, set={ACCESS, REFRESH}, csrf=True)
     assert segment(cookies[ACCESS].value, 1)["jti"] == body["sessionId"]
+    (device,) = client.get("/api/sessions").json()  # logged in by the test helper, listed now
+    assert device["id"] == segment(cookies[ACCESS].value, 1)["fid"]
+    assert device["current"] is True
 
     again = client.get("/api/me")
     assert again.json()["sessionId"] == body["sessionId"]
@@ -190,7 +194,7 @@ def test_me_refreshes_a_replayed_expired_access_cookie(
     assert response.json()["sessionId"] != first.id
     headers = [value for value in response.headers.get_list("set-cookie") if value.startswith(f"{ACCESS}=")]
     assert len(headers) == 1
-    assert not is_cleared(assert_session_cookies(response, set={ACCESS}, csrf=True)[ACCESS])
+    assert not is_cleared(assert_session_cookies(response, set={ACCESS, REFRESH}, csrf=True)[ACCESS])
 
 
 def test_me_fails_once_the_refresh_session_expired(

@@ -18,6 +18,7 @@ import pytest
 from litestar.stores.redis import RedisStore
 from redis.asyncio import BlockingConnectionPool, Redis
 
+from litestar_jwtsession.integration.store_ops import store_ops
 from tests.stores.common import ACCESS_MAX_AGE, call, client, log_in, make_app, make_configs, set_cookies
 from tests.stores.redis_server import free_port, pings, redis_server_binary
 
@@ -239,3 +240,17 @@ async def test_racing_refreshes_after_a_store_restart_share_one_successor(server
         )
         assert {response.status_code for response in responses} == {200}
         assert len({set_cookies(response)["refresh"] for response in responses}) == 1
+
+
+async def test_connections_a_restart_closed_cost_no_request_a_503(server: RedisProcess) -> None:
+    """A restart closes every pooled connection, which the client notices only on use: the
+    operation is retried once on a fresh connection instead of failing."""
+    pool = BlockingConnectionPool.from_url(server.url, max_connections=4, timeout=20)
+    store = RedisStore(Redis(connection_pool=pool), namespace="restart", handle_client_shutdown=True)
+    ops = store_ops(store, timeout=2)
+    async with store:
+        await asyncio.gather(*(ops.set(f"k{index}", b"1", 60) for index in range(4)))  # 4 pooled
+        server.stop()
+        server.start()  # empty again
+        assert await asyncio.gather(*(ops.get(f"k{index}") for index in range(4))) == [None] * 4
+        assert await ops.update("k0", lambda raw: (b"2", 60, raw)) is None

@@ -22,9 +22,11 @@ async function api(method, path, body) {
   if (method !== "GET") {
     // CSRF protection (csrf=True on the server): echo one readable "-csrf" cookie in a header
     // that another site's page could neither read nor send. One token proves every session cookie
-    // of the request (a logout sending the access one also revokes the refresh session); the
-    // refresh one stands in once the access cookie has expired.
-    const csrf = readCookie(`${ACCESS_COOKIE}-csrf`) || readCookie(`${REFRESH_COOKIE}-csrf`);
+    // of the request (a logout sending the refresh one also revokes the access session). The
+    // refresh one comes first: it outlives the access cookie, so a request sent just as the access
+    // session lapses (the server then re-issues it from the refresh session) still carries a token
+    // the server accepts.
+    const csrf = readCookie(`${REFRESH_COOKIE}-csrf`) || readCookie(`${ACCESS_COOKIE}-csrf`);
     if (csrf) init.headers["x-csrf-token"] = csrf;
   }
   if (body !== undefined) {
@@ -74,6 +76,7 @@ function showLoggedIn(me) {
   document.body.dataset.state = "logged-in";
   $("login-section").classList.add("hidden");
   $("session-section").classList.remove("hidden");
+  $("devices-section").classList.remove("hidden");
   $("user-name").textContent = me.name || me.user;
   $("user-id").textContent = me.user;
   state.expiresAt = me.expiresAt;
@@ -86,6 +89,8 @@ function showLoggedOut() {
   document.body.dataset.state = "logged-out";
   state.expiresAt = null;
   $("session-section").classList.add("hidden");
+  $("devices-section").classList.add("hidden");
+  $("device-list").replaceChildren();
   $("login-section").classList.remove("hidden");
   $("countdown").textContent = "";
   $("access-claims").textContent = "(none)";
@@ -108,6 +113,7 @@ async function callMe(reason) {
     if (result.data.refreshed) log(`${reason}: access session re-issued from the refresh session`);
     else if (reason !== "startup") log(`${reason}: guarded call succeeded`);
     showLoggedIn(result.data);
+    await loadDevices();
   } else {
     if (reason !== "startup") log(`${reason}: guarded call failed with ${result.status}`);
     showLoggedOut();
@@ -126,6 +132,7 @@ async function login(event) {
     $("password").value = "";
     log(`logged in as ${result.data.user}`);
     showLoggedIn(result.data);
+    await loadDevices();
   } else {
     $("login-error").textContent = (result.data && result.data.detail) || `login failed (${result.status})`;
   }
@@ -135,6 +142,66 @@ async function logout() {
   const result = await api("POST", "/api/logout");
   log(result.ok ? "logged out" : `logout failed with ${result.status}`);
   showLoggedOut();
+}
+
+// -- your devices (GET /api/sessions, DELETE /api/sessions/{id}, POST /api/sessions/revoke-others)
+
+function deviceItem(device) {
+  const item = document.createElement("li");
+  item.dataset.deviceId = device.id;
+  item.dataset.current = String(device.current);
+  const label = document.createElement("span");
+  label.className = "device-label";
+  label.textContent = device.label; // text, never HTML: the label comes from a User-Agent
+  const times = document.createElement("span");
+  times.className = "device-times";
+  times.textContent =
+    `signed in ${new Date(device.createdAt).toLocaleString()}, ` +
+    `last refreshed ${new Date(device.lastRefreshedAt).toLocaleTimeString()}`;
+  item.append(label, times);
+  if (device.current) {
+    const mark = document.createElement("span");
+    mark.className = "this-device";
+    mark.textContent = "this device";
+    item.append(mark);
+  }
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "secondary sign-out";
+  button.textContent = device.current ? "Sign out" : "Sign out device";
+  button.addEventListener("click", () => signOutDevice(device));
+  item.append(button);
+  return item;
+}
+
+async function loadDevices() {
+  const result = await api("GET", "/api/sessions");
+  if (!result.ok) {
+    if (result.status === 401) showLoggedOut();
+    return;
+  }
+  $("device-list").replaceChildren(...result.data.map(deviceItem));
+  $("device-list").dataset.count = String(result.data.length);
+  $("devices-status").textContent = `${result.data.length} device(s)`;
+}
+
+async function signOutDevice(device) {
+  const result = await api("DELETE", `/api/sessions/${encodeURIComponent(device.id)}`);
+  if (result.status === 204) {
+    log(device.current ? "signed out this device" : `signed out ${device.label}`);
+    if (device.current) return showLoggedOut();
+  } else {
+    log(`signing out ${device.label} failed with ${result.status}`);
+    if (result.status === 401) return showLoggedOut();
+  }
+  await loadDevices();
+}
+
+async function signOutOthers() {
+  const result = await api("POST", "/api/sessions/revoke-others");
+  if (result.ok) log(`signed out ${result.data.revoked} other device(s)`);
+  else if (result.status === 401) return showLoggedOut();
+  await loadDevices();
 }
 
 // -- countdown and automatic refresh --------------------------------------------------------------
@@ -166,5 +233,7 @@ function tick() {
 $("login-form").addEventListener("submit", login);
 $("logout-button").addEventListener("click", logout);
 $("call-api").addEventListener("click", () => callMe("Call API"));
+$("revoke-others").addEventListener("click", signOutOthers);
+$("reload-devices").addEventListener("click", loadDevices);
 setInterval(tick, 250);
 callMe("startup");
