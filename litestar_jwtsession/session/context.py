@@ -35,6 +35,7 @@ class RequestContext(Incoming):
 
     __slots__ = (
         "_cached",
+        "_proven",
         "_vouching",
         "connection",
         "hold_cookies",
@@ -71,6 +72,7 @@ class RequestContext(Incoming):
         """Whether the response must leave the client's session cookies as they are."""
         self._cached: CachedRead | None = None  # a guard's read, until its session is built
         self._vouching: set[str] | None = None  # sessions whose CSRF check is asking the others
+        self._proven: dict[str, Any] | None = None  # sessions the CSRF header proved: their sub
 
     # -- sessions --------------------------------------------------------------------------
 
@@ -141,6 +143,9 @@ class RequestContext(Incoming):
         presented = self.header(config.csrf_header)
         jti = claims.get("jti")
         if isinstance(jti, str) and tokens_match(csrf_token(config.csrf_key, jti), presented):
+            # remembered: this session may vouch for the others while its own read goes on (an
+            # expired access cookie, proven here, whose refresh fallback reads the refresh cookie)
+            self._proven = {**(self._proven or {}), config.name: claims.get("sub")}
             return None
         if presented and await self._vouches(config, presented, claims):
             return None
@@ -165,6 +170,10 @@ class RequestContext(Incoming):
                     or peer.csrf_header != asker.csrf_header
                     or peer.name not in self.cookies
                 ):
+                    continue
+                if self._proven is not None and peer.name in self._proven:
+                    if self._proven[peer.name] == claims.get("sub"):
+                        return True  # the header holds its token, checked by its own read
                     continue
                 session = self.session(peer)
                 if session.read_in_progress:

@@ -32,7 +32,7 @@ from litestar_jwtsession import (
     use_jws_session,
 )
 from litestar_jwtsession.session.csrf import csrf_token, derive_csrf_secret
-from tests.helpers import Recorder, forge_jwe, parse_set_cookie, send, set_cookies
+from tests.helpers import FakeClock, Recorder, forge_jwe, parse_set_cookie, send, set_cookies
 
 HS256 = generate_jwk("HS256")
 A256KW = generate_jwk("A256KW")
@@ -284,3 +284,23 @@ def test_refresh_bookkeeping_never_reaches_the_access_token() -> None:
         assert "fam" not in response.json()
         assert isinstance(claims["fid"], str)
         assert len(claims["fid"]) == 24
+
+
+def test_an_expired_access_cookie_and_its_own_csrf_token_renew_on_an_unsafe_request() -> None:
+    """The access cookie lapsed but the browser still sends it (its Expires is a little later),
+    with the access session's CSRF token in the header: the token proves the request, so the
+    refresh fallback re-issues the access session instead of refusing the refresh cookie."""
+    clock = FakeClock(time.time())
+    access = JWSSessionConfig(key=HS256, name="acc", max_age="15m", clock=clock)
+    refresh = JWESessionConfig(key=A256KW, name="ref", max_age="7D", clock=clock)
+    with TestClient(_app(access, refresh, csrf=True), base_url=BASE) as client:
+        cookies = _login(client)
+        clock.now += 16 * 60
+        both = f"acc={cookies['acc']}; ref={cookies['ref']}"
+        headers = {"x-csrf-token": cookies["acc-csrf"]}
+        response = send(client, "/me", method="POST", cookie=both, headers=headers)
+        assert response.status_code == 200
+        assert response.json()["sub"] == "alice"
+        assert _cookies(response)["acc"]  # re-issued
+        forged = send(client, "/me", method="POST", cookie=both, headers={"x-csrf-token": "forged"})
+        assert forged.status_code == 401  # without the token, the expired cookie proves nothing
