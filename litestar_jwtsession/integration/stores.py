@@ -1,40 +1,17 @@
 """Revocation and refresh-token rotation over Litestar's ``Store`` abstraction.
 
-Sessions stay stateless tokens; only revocation and rotation need shared state, and they keep it
-in a Litestar :class:`~litestar.stores.base.Store`: a ``MemoryStore`` for one process (the
-default: nothing to start), a ``RedisStore`` shared by every instance of the application (a Redis
-or Valkey server). Pass it to ``JWTSessionPlugin(store=...)``, as a ``Store`` or as the name of
-one in ``app.stores``.
+Sessions stay stateless tokens; only revocation and rotation need shared state, kept in a
+Litestar ``Store`` (``MemoryStore`` for one process, ``RedisStore``/``ValkeyStore`` shared by every
+instance), given to ``JWTSessionPlugin(store=...)`` as a store or the name of one in
+``app.stores``. The behaviour is described in ``docs/security.md``; in short:
 
-Revocation
-    ``Session.clear()`` revokes the session's ``jti`` until its natural expiry (the key's TTL is
-    the token's remaining lifetime, leeway included). A revoked token reads as anonymous, its
-    cookie is expired, and ``on_error`` fires with ``ERR_SESSION_REVOKED``. A token without
-    ``exp`` whose config has no ``max_age`` stays revoked for good. "Log out everywhere" is
-    :func:`~litestar_jwtsession.revoke_subject`: every token of a subject (the ``sub`` claim;
-    tokens without one are not affected) issued up to now (whole seconds, ``iat <= now``) is
-    revoked, per session name, for one ``max_age``.
-
-Refresh-token rotation with reuse detection (RFC 9700 §4.14)
-    On by default when a store is configured. Each refresh fallback re-issues the refresh
-    session with a new ``jti`` in the same *family* (the ``fam`` claim; a token without it is the
-    first of the family named by its own ``jti``). Presenting an already-rotated refresh token
-    again revokes the whole family, fires ``on_reuse`` and ``on_error``
-    (``ERR_REFRESH_TOKEN_REUSED``) on the refresh config, and logs out the thief and the user:
-    access sessions re-issued from the family carry ``fid``, an opaque one-way digest of the
-    family (never ``fam`` itself, which is a refresh token's ``jti``), and are revoked with it.
-
-    Browsers race: every tab's access token expires at the same moment and all tabs share one
-    cookie jar, so several requests present the same refresh token at once. The rotation is
-    claimed atomically in the store (set-if-absent, across instances) and its result stored:
-    within ``rotation_grace`` seconds, the same client presenting the rotated token again gets the
-    *same successor*. "The same client" is, by default, the same :class:`DeviceCookie`: a random
-    ``HttpOnly`` cookie written with the refresh cookie, which every tab of a browser shares and a
-    thief holding only the refresh token lacks (the User-Agent, which older versions used, is no
-    secret). ``rotation_client_key`` replaces it; a refresh session without a cookie falls back
-    to the User-Agent. Every racing
-    response therefore sets the identical refresh cookie, none clears it and none answers 401.
-    The rotation record holds the successor token until the rotated token would have expired.
+- ``Session.clear()`` revokes the token's ``jti`` until its natural expiry;
+  :func:`~litestar_jwtsession.revoke_subject` revokes every token of a ``sub`` issued up to now.
+- Each refresh fallback rotates the refresh session within its family (``fam``; access sessions
+  carry the family's one-way handle ``fid``). A rotated token presented again revokes the family
+  (RFC 9700 §4.14), except within ``rotation_grace`` for the same client (its
+  :class:`DeviceCookie`, racing tabs), which gets the same successor: the rotation is claimed
+  atomically (set-if-absent) and its result kept until the rotated token would have expired.
 
 Keys (prefix ``jwtsession`` by default): ``revoked:<name>:<jti>``, ``subject:<name>:<sub>``
 (the "not before" second), ``family:<refresh name>:<fid>``, ``rotated:<refresh name>:<jti>`` and
