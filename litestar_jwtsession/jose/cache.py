@@ -16,9 +16,11 @@ class VerifiedTokenCache:
     A hit skips only the cryptography and the checks whose outcome cannot change for the same
     bytes (types, issuer, audience, required claims). The time checks run on every hit: each
     entry keeps the window of rounded times in which its claims pass ``nbf``, ``exp`` and the
-    maximum age; outside it the claims go through :func:`validate_claims` again, which raises the
-    precise error. Claims are decoded afresh on each hit, so callers may mutate them. The cache
-    belongs to one codec: new keys mean a new cache. Bounded in entries; long tokens are not cached.
+    maximum age, cut short at a sliding session's slide point; outside it the claims go through
+    :func:`validate_claims` again, which raises the precise error (or passes them on to the
+    session's full read, which re-issues a session due to slide). Claims are decoded afresh on
+    each hit, so callers may mutate them. The cache belongs to one codec: new keys mean a new
+    cache. Bounded in entries; long tokens are not cached.
     """
 
     __slots__ = ("_entries", "size")

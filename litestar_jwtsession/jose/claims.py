@@ -12,7 +12,14 @@ from typing import Any, TypeGuard
 
 from litestar_jwtsession.errors import ErrorCode, SessionError
 
-__all__ = ("DEFAULT_RULES", "ClaimRules", "is_numeric_date", "time_window", "validate_claims")
+__all__ = (
+    "DEFAULT_RULES",
+    "ClaimRules",
+    "is_numeric_date",
+    "slide_point",
+    "time_window",
+    "validate_claims",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +33,9 @@ class ClaimRules:
     subject: str | None = None
     leeway: int = 0
     max_token_age: int | None = None
+    slide_after: float | None = None
+    """The fraction of a token's lifetime after which its session is re-issued (sliding expiry):
+    no validity rule, but the end of the verified-token cache's window (see :func:`slide_point`)."""
 
 
 DEFAULT_RULES = ClaimRules()
@@ -53,9 +63,13 @@ def _required_claims(rules: ClaimRules) -> list[str]:
     return list(dict.fromkeys((*rules.required, *(name for name, opt in implied.items() if opt is not None))))
 
 
+# ``sub`` too: whoever handles the expiry may need to know whose token it was; ``fat``, the start
+# of the login a session token belongs to, tells an expiry at the end of its absolute lifetime
+_EXPIRY_CAUSE = ("jti", "iat", "exp", "sub", "fat")
+
+
 def _expired(message: str, claims: dict[str, Any]) -> SessionError:
-    # ``sub`` too: whoever handles the expiry may need to know whose token it was
-    cause: dict[str, Any] = {name: claims[name] for name in ("jti", "iat", "exp", "sub") if name in claims}
+    cause: dict[str, Any] = {name: claims[name] for name in _EXPIRY_CAUSE if name in claims}
     return SessionError(ErrorCode.JWT_EXPIRED, message, claims=cause)
 
 
@@ -117,15 +131,37 @@ def validate_claims(payload: object, rules: ClaimRules, now: float) -> dict[str,
     return claims
 
 
+def slide_point(claims: dict[str, Any], rules: ClaimRules) -> int | None:
+    """The first rounded time at which a token with these (validated) claims is due to be
+    re-issued: ``rules.slide_after`` of its lifetime (``exp - iat``, else the maximum age) after
+    ``iat``, in whole seconds; ``None`` when it does not slide."""
+    fraction = rules.slide_after
+    if fraction is None:
+        return None
+    iat = claims.get("iat")
+    exp = claims.get("exp")
+    lifetime = exp - iat if is_numeric_date(exp) and is_numeric_date(iat) else rules.max_token_age
+    if not is_numeric_date(iat) or lifetime is None or lifetime <= 0:
+        return None
+    return math.ceil(iat + fraction * lifetime)
+
+
 def time_window(claims: dict[str, Any], rules: ClaimRules) -> tuple[float, float, float]:
     """Rounded times ``n`` with ``valid_from <= n < valid_before`` and ``n <= valid_until`` pass
-    :func:`validate_claims` for these (already validated) claims."""
+    :func:`validate_claims` for these (already validated) claims, before their slide point.
+
+    A sliding session's window ends at its :func:`slide_point`: past it the claims are still
+    valid, but a read must take the session's full path, which re-issues the session. A token far
+    from its slide point costs nothing more than before."""
     leeway = rules.leeway
     valid_from, valid_before, valid_until = -math.inf, math.inf, math.inf
     if "nbf" in claims:
         valid_from = claims["nbf"] - leeway
     if "exp" in claims:
         valid_before = claims["exp"] + leeway
+    slide_at = slide_point(claims, rules)
+    if slide_at is not None:
+        valid_before = min(valid_before, slide_at)
     if rules.max_token_age is not None:
         valid_from = max(valid_from, claims["iat"] - leeway)
         valid_until = claims["iat"] + rules.max_token_age + leeway

@@ -102,6 +102,12 @@ class SessionConfig(Generic[ClaimsT]):
     """HMAC secret of the CSRF tokens; default: derived from ``key`` (same key, same secret)."""
     csrf_header: str = "x-csrf-token"
     """Request header carrying the CSRF token."""
+    slide_after: float | None = None
+    """Sliding expiry: a session whose cookie is read after this fraction of its token's lifetime
+    (``0 < slide_after < 1``; needs ``max_age``) is re-issued on that response with a new ``jti``
+    and a fresh ``exp`` (within the plugin's ``absolute_lifetime``); an ``on_slide`` hook may veto
+    it. ``None`` (default): sessions do not slide. A token before that point costs nothing more to
+    read: the verified-token cache vouches for it only until then."""
 
     # derived in __post_init__
     max_age_seconds: int | None = field(init=False, repr=False, default=None)
@@ -157,6 +163,7 @@ class SessionConfig(Generic[ClaimsT]):
             raise ConfigurationError(f"{self.name}: claims must be a msgspec.Struct subclass")
         if self.leeway < 0 or self.max_token_size < 16:
             raise ConfigurationError(f"{self.name}: leeway must be >= 0 and max_token_size >= 16")
+        self._check_slide_after()
         # kept apart from ``dependency_key`` so ``dataclasses.replace(config, name=...)`` derives anew
         self.injection_key = self.dependency_key or re.sub(r"\W", "_", self.name, flags=re.ASCII)
         if not self.injection_key.isidentifier() or self.injection_key in _RESERVED_DEPENDENCY_KEYS:
@@ -168,6 +175,19 @@ class SessionConfig(Generic[ClaimsT]):
         except ValueError as exc:
             raise ConfigurationError(f"{self.name}: {exc}") from exc
         self._init_csrf()
+
+    def _check_slide_after(self) -> None:
+        fraction = self.slide_after
+        if fraction is None:
+            return
+        if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not 0 < fraction < 1:
+            raise ConfigurationError(
+                f"{self.name}: slide_after must be a fraction of the lifetime, 0 < f < 1"
+            )
+        if self.max_age_seconds is None:
+            raise ConfigurationError(
+                f"{self.name}: slide_after needs max_age (a session without one never expires)"
+            )
 
     def _init_csrf(self) -> None:
         self.csrf_cookie_name = f"{self.name}-csrf"
@@ -217,6 +237,7 @@ class SessionConfig(Generic[ClaimsT]):
             subject=self.subject,
             leeway=self.leeway,
             max_token_age=self.max_age_seconds,
+            slide_after=self.slide_after,
         )
 
     def _build_codec(self, rules: ClaimRules) -> JWSCodec | JWECodec:
