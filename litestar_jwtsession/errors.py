@@ -63,6 +63,10 @@ class ErrorCode(StrEnum):
     SESSION_NOT_INSTALLED = "ERR_SESSION_NOT_INSTALLED"
     SESSION_REVOKED = "ERR_SESSION_REVOKED"
     REFRESH_TOKEN_REUSED = "ERR_REFRESH_TOKEN_REUSED"
+    # the lifetime policy (JWTSessionPlugin(absolute_lifetime=..., idle_timeout=...)): the login a
+    # token belongs to is older than its absolute lifetime, or its refresh family sat idle too long
+    SESSION_LIFETIME_EXCEEDED = "ERR_SESSION_LIFETIME_EXCEEDED"
+    SESSION_IDLE_TIMEOUT = "ERR_SESSION_IDLE_TIMEOUT"
     COOKIE_TOO_LARGE = "ERR_COOKIE_TOO_LARGE"
     CSRF_TOKEN_INVALID = "ERR_CSRF_TOKEN_INVALID"
     STORE_UNAVAILABLE = "ERR_STORE_UNAVAILABLE"

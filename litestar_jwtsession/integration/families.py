@@ -4,6 +4,8 @@ A refresh session and every token rotated from it form a *family* (the ``fam`` c
 token of a family names it by its own ``jti``). Access sessions re-issued from a family carry its
 opaque *handle* (``fid``), which is also the family's key in the store and the id of its device
 session. Revocation (``stores.py``) and the device registry (``devices.py``) share these names.
+Under an absolute lifetime every token of a family also carries the start of its login (``fat``,
+see :mod:`litestar_jwtsession.session.lifetime`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import base64
 import hashlib
 from typing import TYPE_CHECKING, Any
+
+from litestar_jwtsession.session.lifetime import LIFETIME_CLAIM
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -31,7 +35,7 @@ __all__ = (
 
 FAMILY_CLAIM = "fam"
 """The refresh-token claim naming the rotation family."""
-BOOKKEEPING_CLAIMS = frozenset({FAMILY_CLAIM})
+BOOKKEEPING_CLAIMS = frozenset({FAMILY_CLAIM, LIFETIME_CLAIM})
 """Claims the library adds to refresh tokens for its own use; never copied into an access token."""
 FAMILY_HANDLE_CLAIM = "fid"
 """The access-token claim tying an access session to the refresh family it was issued with."""

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from litestar.stores.base import Store
 
     from litestar_jwtsession.integration.devices import DeviceSessions
+    from litestar_jwtsession.jose.durations import Duration
     from litestar_jwtsession.session.config import JWESessionConfig, JWSSessionConfig, SessionConfig
     from litestar_jwtsession.session.events import Telemetry
 
@@ -114,6 +115,18 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin, CLIPluginProtocol):
             wherever refresh tokens rotate (a store, both sessions, the refresh fallback);
             a :class:`~litestar_jwtsession.DeviceSessions` sets the label hook and the cap per
             subject; ``False`` turns them off.
+        idle_timeout: a refresh family not refreshed within this duration (seconds, a
+            ``timedelta`` or a duration string such as ``"1D"``) is over: its refresh token reads
+            as anonymous with ``ERR_SESSION_IDLE_TIMEOUT`` and ``on_expire`` fires on the refresh
+            config. Kept in the store, so it needs refresh-token rotation; without a store the
+            refresh session's ``max_age`` is its idle timeout. ``None`` (default): no idle limit
+            beyond ``max_age``.
+        absolute_lifetime: a login (its refresh family and the access sessions issued from it)
+            older than this duration is over however often it rotates or slides: no token of it
+            expires later, and one read past it is refused with ``ERR_SESSION_LIFETIME_EXCEEDED``
+            (``on_expire`` fires). Carried in the tokens (the ``fat`` claim), so it holds with or
+            without a store. ``None`` (default): a rotating family lives as long as it is used.
+            See ``docs/lifetime.md``.
     """
 
     __slots__ = ("runtime",)
@@ -137,6 +150,8 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin, CLIPluginProtocol):
         store_retry_after: int = 5,
         telemetry: Telemetry | None = None,
         devices: DeviceSessions | bool = True,
+        idle_timeout: Duration | None = None,
+        absolute_lifetime: Duration | None = None,
     ) -> None:
         self.runtime = build_runtime(
             access=access,
@@ -155,6 +170,8 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin, CLIPluginProtocol):
             store_retry_after=store_retry_after,
             telemetry=telemetry,
             devices=devices,
+            idle_timeout=idle_timeout,
+            absolute_lifetime=absolute_lifetime,
         )
         """What this plugin decided for its app, frozen (the configs are never changed)."""
 

@@ -13,6 +13,7 @@ from litestar_jwtsession.integration.families import BOOKKEEPING_CLAIMS
 from litestar_jwtsession.session.claims import AUTH_TIME_CLAIM
 from litestar_jwtsession.session.events import SessionEvent
 from litestar_jwtsession.session.hooks import HookEvent
+from litestar_jwtsession.session.lifetime import LIFETIME_CLAIM, birth_of
 from litestar_jwtsession.session.session import REQUEST_REFUSALS
 
 if TYPE_CHECKING:
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from litestar_jwtsession.integration.stores import LitestarSessionStore
     from litestar_jwtsession.session.config import SessionConfig
     from litestar_jwtsession.session.events import Telemetry
+    from litestar_jwtsession.session.lifetime import LifetimePolicy
     from litestar_jwtsession.session.session import Session
 
 __all__ = ("reissue_from_refresh",)
@@ -38,9 +40,11 @@ async def reissue_from_refresh(
     refresh_config: SessionConfig[Any],
     rotation: LitestarSessionStore | None,
     telemetry: Telemetry,
+    lifetime: LifetimePolicy | None = None,
 ) -> None:
     """Re-issue the missing access session of ``event`` from the refresh session of
-    ``refresh_config``, rotated first by ``rotation`` when rotation is on.
+    ``refresh_config``, rotated first by ``rotation`` when rotation is on (unless this request
+    re-issued it already: a slide rotates it too).
 
     Runs after the access config's own ``on_missing`` hooks. ``on_refresh`` hooks on the access
     config may veto (``False``) or supply the new data (a mapping or a ``msgspec.Struct``). A
@@ -50,11 +54,14 @@ async def reissue_from_refresh(
     rotated: re-issued with a new ``jti`` in the same family, or, when a concurrent request of the
     same client already rotated this token within the grace window, set to that request's
     successor, so racing responses carry identical refresh cookies. The default access data is
-    then the rotated refresh session's data, without the library's bookkeeping claims (``fam``),
-    which never reach the client-readable access token; it carries the family's opaque handle
-    (``fid``) instead, so a detected reuse revokes it with the family. If the token may not be
-    rotated (reuse: see ``SessionHooks.on_reuse``) the refresh session is cleared and the access
-    session stays anonymous.
+    then the rotated refresh session's data, without the library's bookkeeping claims (``fam``,
+    ``fat``), which never reach the client-readable access token as they are; it carries the
+    family's opaque handle (``fid``) instead, so a detected reuse revokes it with the family. If
+    the token may not be rotated (reuse: see ``SessionHooks.on_reuse``) the refresh session is
+    cleared and the access session stays anonymous.
+
+    Under an absolute ``lifetime``, the access session carries the second its login began (the
+    refresh family's, whatever the ``on_refresh`` hooks returned) and ends with it at the latest.
 
     Whatever the data, the access session's ``auth_time`` is the refresh session's (or none): a
     refresh is no login, so it never makes a session pass ``requires_fresh_login``.
@@ -81,7 +88,7 @@ async def reissue_from_refresh(
     if decision is False:
         telemetry.emit(SessionEvent.REFRESH, session=name, outcome="vetoed")
         return
-    if rotation is not None and not await rotation.rotate(event.connection, refresh):
+    if rotation is not None and not refresh.renewed and not await rotation.rotate(event.connection, refresh):
         telemetry.emit(SessionEvent.REFRESH, session=name, outcome="not_rotated")
         return
     data = _access_data(refresh.data if decision is None else decision)
@@ -93,6 +100,8 @@ async def reissue_from_refresh(
         data[AUTH_TIME_CLAIM] = auth_time
     if rotation is not None:
         data.update(rotation.access_claims(refresh))
+    if lifetime is not None and lifetime.absolute_for(access.config) is not None and refresh.id is not None:
+        data[LIFETIME_CLAIM] = birth_of(refresh.state_claims(refresh.id))
     try:
         await access.update(data, replace=True)
     except SessionError as error:

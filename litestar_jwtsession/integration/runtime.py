@@ -2,8 +2,9 @@
 
 Configs are declarative and may be shared by several apps; everything an app decides about them
 lives here and nowhere else: which cookies need a CSRF token, which session the refresh fallback
-re-issues, the store, the rotation, the user lookup. Requests read it (as the session layer's
-:class:`~litestar_jwtsession.session.policy.SessionPolicy`); nothing changes it.
+re-issues, the store, the rotation, the lifetime of a login, the user lookup. Requests read it
+(as the session layer's :class:`~litestar_jwtsession.session.policy.SessionPolicy`); nothing
+changes it.
 """
 
 from __future__ import annotations
@@ -13,10 +14,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from litestar_jwtsession.integration.devices import DeviceRegistry, DeviceSessions
 from litestar_jwtsession.integration.errors import ImproperlyConfigured
+from litestar_jwtsession.integration.families import FAMILY_HANDLE_CLAIM
 from litestar_jwtsession.integration.refresh import reissue_from_refresh
 from litestar_jwtsession.integration.stores import LitestarSessionStore
+from litestar_jwtsession.jose.durations import Duration, parse_duration
 from litestar_jwtsession.session.config import JWESessionConfig, JWSSessionConfig, SessionConfig
 from litestar_jwtsession.session.events import Telemetry, default_telemetry
+from litestar_jwtsession.session.lifetime import LifetimePolicy
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping
@@ -58,11 +62,29 @@ class SessionRuntime:
     """Where the sessions report events (``JWTSessionPlugin(telemetry=...)``; logging by default)."""
     tracing: Tracing | None
     """``telemetry.tracing``: spans around full reads and writes; ``None`` when nothing traces."""
+    lifetime: LifetimePolicy | None = None
+    """How long a login lives (absolute lifetime, idle timeout); ``None`` when neither is set."""
 
     async def refresh_fallback(self, event: HookEvent) -> None:
         """Re-issue the missing access session of ``event`` from the refresh session."""
         if self.refresh is not None:
-            await reissue_from_refresh(event, self.refresh, self.rotation, self.telemetry)
+            await reissue_from_refresh(event, self.refresh, self.rotation, self.telemetry, self.lifetime)
+
+    async def renew(self, event: HookEvent) -> None:
+        """Re-issue the valid session of ``event`` with a fresh ``exp`` (a slide). A rotating
+        refresh session rotates (its slide is a rotation, with the rotation's reuse detection);
+        any other session is updated with its data, and an access session issued from a refresh
+        family counts as activity of that family for the idle timeout."""
+        session = event.session
+        rotation = self.rotation
+        rotating = None if rotation is None else rotation.rotation
+        if rotation is not None and rotating is not None and session.config.name == rotating.name:
+            await rotation.rotate(event.connection, session)
+            return
+        await session.update()
+        handle = session.data.get(FAMILY_HANDLE_CLAIM)
+        if rotation is not None and rotation.lifetime is not None and isinstance(handle, str) and handle:
+            await rotation.lifetime.touch(rotation.resolve(event.connection), handle, session.config.clock())
 
     def issuing(
         self, connection: Any, config: SessionConfig[Any], data: dict[str, Any], before: SessionSnapshot
@@ -110,6 +132,8 @@ def build_runtime(
     store_retry_after: int,
     telemetry: Telemetry | None = None,
     devices: DeviceSessions | bool = True,
+    idle_timeout: Duration | None = None,
+    absolute_lifetime: Duration | None = None,
 ) -> SessionRuntime:
     """Check the plugin's arguments together and build its runtime (see ``JWTSessionPlugin``)."""
     if access is not None and not isinstance(access, JWSSessionConfig):
@@ -134,6 +158,7 @@ def build_runtime(
     if type(store_retry_after) is not int or store_retry_after < 0:
         raise ImproperlyConfigured("store_retry_after must be a whole number of seconds >= 0")
     rotation = refresh if rotates and rotate_refresh is not False else None
+    lifetime = _lifetime_policy(idle_timeout, absolute_lifetime, access, refresh, rotation)
     if telemetry is None:
         telemetry = default_telemetry()
     elif not isinstance(telemetry, Telemetry):
@@ -151,6 +176,7 @@ def build_runtime(
             timeout=store_timeout,
             revocation_on_outage=revocation_on_outage,
             telemetry=telemetry,
+            lifetime=lifetime,
         )
         _check_device_cookie(session_store, configs, csrf_sessions)
     registry = _device_registry(devices, session_store, rotation, access)
@@ -169,7 +195,37 @@ def build_runtime(
         store_retry_after=store_retry_after,
         telemetry=telemetry,
         tracing=telemetry.tracing,
+        lifetime=lifetime,
     )
+
+
+def _lifetime_policy(
+    idle_timeout: Duration | None,
+    absolute_lifetime: Duration | None,
+    access: SessionConfig[Any] | None,
+    refresh: SessionConfig[Any] | None,
+    rotation: SessionConfig[Any] | None,
+) -> LifetimePolicy | None:
+    """The lifetime of this app's logins, or ``None`` when neither option is set."""
+    if idle_timeout is None and absolute_lifetime is None:
+        return None
+    idle, absolute = _seconds("idle_timeout", idle_timeout), _seconds("absolute_lifetime", absolute_lifetime)
+    if access is None and refresh is None:
+        raise ImproperlyConfigured("idle_timeout and absolute_lifetime bound the access and refresh sessions")
+    if idle is not None and rotation is None:
+        raise ImproperlyConfigured(
+            "idle_timeout needs refresh-token rotation (store=, access=, refresh=, the refresh fallback); "
+            "without a store the refresh session's max_age is its idle timeout"
+        )
+    names = frozenset(config.name for config in (access, refresh) if config is not None)
+    return LifetimePolicy(absolute_lifetime=absolute, idle_timeout=idle, sessions=names)
+
+
+def _seconds(option: str, value: Duration | None) -> int | None:
+    try:
+        return None if value is None else parse_duration(value)
+    except TypeError as exc:
+        raise ImproperlyConfigured(f"{option}: {exc}") from exc
 
 
 def _csrf_sessions(

@@ -14,8 +14,8 @@ instance), given to ``JWTSessionPlugin(store=...)`` as a store or the name of on
   atomically (set-if-absent) and its result kept until the rotated token would have expired.
 
 Keys (prefix ``jwtsession`` by default): ``revoked:<name>:<jti>``, ``subject:<name>:<sub>``
-(the "not before" second), ``family:<refresh name>:<fid>``, ``rotated:<refresh name>:<jti>`` and
-the device sessions' ``devices:<refresh name>:<sub>`` (see ``devices.py``).
+(the "not before" second), ``family:``/``seen:<refresh name>:<fid>`` (revoked; last refresh,
+``lifetime.py``), ``rotated:<refresh name>:<jti>`` and ``devices:<refresh name>:<sub>`` (``devices.py``).
 """
 
 from __future__ import annotations
@@ -40,10 +40,12 @@ from litestar_jwtsession.integration.families import (
     revoke_family,
     store_key,
 )
+from litestar_jwtsession.integration.lifetime import FamilyRecords
 from litestar_jwtsession.integration.store_ops import StoreOps, store_ops
 from litestar_jwtsession.session.claims import mint_claims, snapshot_of
 from litestar_jwtsession.session.events import SessionEvent, default_telemetry
 from litestar_jwtsession.session.hooks import HookEvent
+from litestar_jwtsession.session.lifetime import birth_of
 from litestar_jwtsession.session.store import remaining_lifetime
 
 if TYPE_CHECKING:
@@ -55,6 +57,7 @@ if TYPE_CHECKING:
     from litestar_jwtsession.integration.devices import DeviceRegistry
     from litestar_jwtsession.session.config import SessionConfig
     from litestar_jwtsession.session.events import Telemetry
+    from litestar_jwtsession.session.lifetime import LifetimePolicy
     from litestar_jwtsession.session.session import Session
 
     ClientKey = Callable[[ASGIConnection[Any, Any, Any, Any]], str]
@@ -84,26 +87,18 @@ class LitestarSessionStore:
     Args:
         store: a ``Store``, or the name of one in ``app.stores`` (looked up from the app of the
             connection, so it may be registered at any time before the first request).
-        rotation: the refresh config whose tokens rotate, or ``None`` for revocation only.
-            Rotation needs an atomic set-if-absent: a ``MemoryStore``, ``RedisStore`` or
-            ``ValkeyStore``, or a store taught with
-            :func:`~litestar_jwtsession.integration.store_ops.register_store_ops`.
-        rotation_grace: seconds during which a rotated refresh token presented again by the same
-            client gets the same successor instead of counting as reuse.
-        rotation_client_key: ``(connection) -> str`` telling clients apart during the grace
-            window (default: the :class:`DeviceCookie` of the rotation config, or the
-            ``User-Agent`` for a refresh session without a cookie).
+        rotation: the refresh config whose tokens rotate, or ``None`` for revocation only; needs
+            an atomic set-if-absent (``MemoryStore``, ``RedisStore``, ``ValkeyStore``, or a store
+            taught with :func:`~litestar_jwtsession.integration.store_ops.register_store_ops`).
+        rotation_grace: seconds a rotated token replayed by the same client gets the same successor.
+        rotation_client_key: ``(connection) -> str`` telling clients apart in the grace window.
         key_prefix: the first segment of every key.
-        timeout: seconds any one store operation may take before the store counts as
-            unavailable (a hung server then costs a request this long, not forever).
-        revocation_on_outage: ``"refuse"`` (default, fail closed): a request whose token must be
-            checked for revocation while the store is unavailable raises
-            :class:`~litestar_jwtsession.errors.StoreUnavailableError` (the plugin answers
-            503). ``"allow"``: the check passes (tokens are still verified cryptographically,
-            but a revoked one is accepted until the store is back). Rotation and revocation
-            writes always fail closed.
+        timeout: seconds any one store operation may take before the store counts as unavailable.
+        revocation_on_outage: ``"refuse"`` (fail closed: ``StoreUnavailableError``, 503) or
+            ``"allow"`` (the revocation check passes while the store is unavailable).
         telemetry: where rotations, detected reuse, revocations and outages are reported
             (default: the ``litestar_jwtsession`` logger; the plugin passes its own).
+        lifetime: the app's lifetime policy; with rotation, its records of families (``lifetime.py``).
     """
 
     __slots__ = (
@@ -113,6 +108,7 @@ class LitestarSessionStore:
         "device_cookie",
         "devices",
         "key_prefix",
+        "lifetime",
         "revocation_on_outage",
         "rotation",
         "rotation_grace",
@@ -132,6 +128,7 @@ class LitestarSessionStore:
         timeout: float = 2.0,
         revocation_on_outage: Literal["refuse", "allow"] = "refuse",
         telemetry: Telemetry | None = None,
+        lifetime: LifetimePolicy | None = None,
     ) -> None:
         if not isinstance(store, str | Store):
             raise ImproperlyConfigured(
@@ -162,6 +159,7 @@ class LitestarSessionStore:
         self.key_prefix = key_prefix
         self.devices: DeviceRegistry | None = None
         """The device sessions of the rotating refresh config (set by the plugin's runtime)."""
+        self.lifetime = FamilyRecords(lifetime, self._key, rotation) if rotation and lifetime else None
         if isinstance(store, Store):
             self._operations(store)
 
@@ -218,6 +216,8 @@ class LitestarSessionStore:
         if rotating:
             rotated_at = len(keys)
             keys.append(self._key("rotated", config.name, jti))
+        records, lifetime_at = self.lifetime if rotating else None, len(keys)
+        keys.extend(records.keys(handle) if records is not None else ())
         try:
             values = await store.get_many(keys)
         except StoreUnavailableError:
@@ -235,6 +235,8 @@ class LitestarSessionStore:
             if not self._may_replay(rotation, connection, config.clock()):
                 error = await self._reused(connection, config, claims, store)
                 raise error
+        if records is not None and (over := records.refusal(claims, values[lifetime_at:], config.clock())):
+            raise over  # the family sat idle too long
         return False
 
     async def revoke(self, connection: Any, config: SessionConfig[Any], claims: Mapping[str, Any]) -> None:
@@ -320,14 +322,16 @@ class LitestarSessionStore:
             return False
         key = self._key("rotated", config.name, jti)
         claims = session.state_claims(jti)
+        family, birth, records = family_of(claims, jti) or jti, birth_of(claims), self.lifetime
         for _ in range(3):  # a record that expires between our two reads only costs a retry
             now = config.clock()
             raw = await store.get(key)
             if raw is None:
                 try:
-                    successor = await _mint(
-                        config, {**session.data, FAMILY_CLAIM: family_of(claims, jti)}, now
-                    )
+                    minted = mint_claims(config, {**session.data, FAMILY_CLAIM: family}, now)
+                    if records is not None:  # the family's birth, and no exp beyond its end
+                        records.stamp(minted, birth)
+                    successor = await _seal(config, minted)
                 except SessionError as failure:
                     await config.hooks.fire(
                         "on_error",
@@ -342,6 +346,8 @@ class LitestarSessionStore:
                 if await store.set_if_absent(key, record, ttl):
                     if self.devices is not None:  # the winner of the race records the refresh
                         await self.devices.rotated(store, connection, claims, now)
+                    if records is not None:
+                        await records.touch(store, family_handle(family), now)
                     return await self._adopt(session, successor, "rotated")
                 raw = await store.get(key)
                 if raw is None:
@@ -370,9 +376,9 @@ class LitestarSessionStore:
         return True
 
 
-async def _mint(config: SessionConfig[Any], data: Mapping[str, Any], now: float) -> str:
-    """A new token of ``config`` carrying ``data``, as ``Session.update`` would issue it."""
-    token = await config.encode_token_async(mint_claims(config, data, now))
+async def _seal(config: SessionConfig[Any], claims: dict[str, Any]) -> str:
+    """A new token of ``config`` with freshly minted ``claims``, as ``Session.update`` issues it."""
+    token = await config.encode_token_async(claims)
     if config.cookie_spec is not None:
         config.cookie_spec.check_fits(token)
     return token

@@ -29,6 +29,7 @@ HookName: TypeAlias = Literal[
     "on_refresh",
     "on_missing",
     "on_reuse",
+    "on_slide",
 ]
 HookFn: TypeAlias = Callable[["HookEvent"], Any]
 F = TypeVar("F", bound=HookFn)
@@ -105,7 +106,10 @@ class SessionHooks:
         return self._register("on_clear", fn)
 
     def on_expire(self, fn: F) -> F:
-        """When the incoming token has expired; may re-issue the session (refresh pattern)."""
+        """When the incoming token has expired (``error.code``: ``ERR_JWT_EXPIRED``) or its login
+        has (``ERR_SESSION_LIFETIME_EXCEEDED``, ``ERR_SESSION_IDLE_TIMEOUT``: see
+        ``JWTSessionPlugin(absolute_lifetime=..., idle_timeout=...)``); may re-issue the session
+        (refresh pattern), which a hook should not do for a login that ran out."""
         return self._register("on_expire", fn)
 
     def on_error(self, fn: F) -> F:
@@ -147,6 +151,14 @@ class SessionHooks:
         a :class:`SessionError` with code ``ERR_REFRESH_TOKEN_REUSED``. ``on_error`` fires too.
         """
         return self._register("on_reuse", fn)
+
+    def on_slide(self, fn: F) -> F:
+        """Before a session read past its ``slide_after`` point is re-issued with a fresh ``exp``
+        (sliding expiry). ``event.session`` is the live session, still holding the token read;
+        return ``False`` to keep that token (the first hook returning something other
+        than ``None`` decides). A veto holds for this request only: the next read asks again.
+        """
+        return self._register("on_slide", fn)
 
     def has(self, name: HookName) -> bool:
         return bool(self._hooks.get(name))

@@ -2,8 +2,8 @@
 
 Configs are declarative and may be shared by several apps; what one app decides about them (which
 cookies need a CSRF token, which session is re-issued from a refresh session, which store checks
-revocation, where events go) is the app's own. The Litestar plugin builds a frozen runtime per
-app that satisfies this protocol; the session layer only reads it.
+revocation, where events go, how long a login lives) is the app's own. The Litestar plugin
+builds a frozen runtime per app that satisfies this protocol; the session layer only reads it.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from litestar_jwtsession.session.config import SessionConfig
     from litestar_jwtsession.session.events import Telemetry, Tracing
     from litestar_jwtsession.session.hooks import HookEvent
+    from litestar_jwtsession.session.lifetime import LifetimePolicy
     from litestar_jwtsession.session.store import SessionStore
 
 __all__ = ("SessionPolicy",)
@@ -55,6 +56,11 @@ class SessionPolicy(Protocol):
         """``telemetry.tracing``, kept apart: the one check a read makes when nothing traces."""
         ...
 
+    @property
+    def lifetime(self) -> LifetimePolicy | None:
+        """How long a login lives (absolute lifetime, idle timeout); ``None``: as long as its tokens."""
+        ...
+
     async def refresh_fallback(self, event: HookEvent) -> None:
         """Re-issue the missing session of ``event`` (runs after the config's ``on_missing`` hooks)."""
         ...
@@ -71,4 +77,9 @@ class SessionPolicy(Protocol):
     ) -> None:
         """``update()`` sealed a token with ``claims``, which is not yet the session's: raising
         rolls the update back (e.g. the store that records it is unavailable)."""
+        ...
+
+    async def renew(self, event: HookEvent) -> None:
+        """Re-issue the valid session of ``event`` with a fresh ``exp`` (a slide): ``update()``, or
+        the rotation of a rotating refresh session. Raises ``SessionError`` if it cannot."""
         ...

@@ -20,6 +20,7 @@ from litestar_jwtsession.session.claims import RESERVED_CLAIMS, SessionSnapshot,
 from litestar_jwtsession.session.csrf import csrf_token
 from litestar_jwtsession.session.events import SessionEvent
 from litestar_jwtsession.session.hooks import HookEvent
+from litestar_jwtsession.session.lifetime import EXPIRY_CODES, slide_due
 from litestar_jwtsession.session.verify import check_not_revoked, decode_now, decode_token, verifies_now
 from litestar_jwtsession.session.writes import SessionBase, SessionUpdate
 
@@ -87,9 +88,14 @@ class Session(SessionBase, Generic[ClaimsT]):
     @property
     def cookie_expires(self) -> int | None:
         """The ``Expires`` of this session's cookie (and its companions), in epoch seconds:
-        ``max_age`` after it was issued; ``None`` (a browser-session cookie) without ``max_age``."""
+        ``max_age`` after it was issued, or its ``exp`` if that comes first (a token cut at the
+        end of its login's absolute lifetime); ``None`` (a browser-session cookie) without
+        ``max_age``."""
         max_age = self.config.max_age_seconds
-        return None if max_age is None else self.created_at // 1000 + max_age
+        if max_age is None:
+            return None
+        expires = self.created_at // 1000 + max_age
+        return expires if self.expires_at is None else min(expires, self.expires_at // 1000)
 
     @property
     def refusal(self) -> ErrorCode | None:
@@ -105,6 +111,13 @@ class Session(SessionBase, Generic[ClaimsT]):
     def is_loaded(self) -> bool:
         """Whether the incoming token was read (or the session written) in this request."""
         return self._loaded
+
+    @property
+    def renewed(self) -> bool:
+        """Whether this request replaced the token it brought by a new one (``update()``, a slide,
+        a rotation)."""
+        incoming = self._incoming
+        return incoming is not None and self.id is not None and self.id != incoming.get("jti")
 
     @property
     def read_in_progress(self) -> bool:
@@ -189,19 +202,49 @@ class Session(SessionBase, Generic[ClaimsT]):
         hooks = self.config.hooks
         if hooks.has("on_read"):
             await self._while_reading(hooks.fire("on_read", self._event(session=self)))
+        if self.config.slide_after is not None and from_cookie:
+            await self._while_reading(self._slide(request, claims))
+
+    async def _slide(self, request: RequestScope, claims: dict[str, Any]) -> None:
+        """Sliding expiry: re-issue a session read past its slide point on this response, unless
+        it would not gain from it or an ``on_slide`` hook vetoes. A failed re-issue (``on_error``
+        fired) leaves the token read in place for this request."""
+        config = self.config
+        if not self._can_write() or not slide_due(config, claims, config.clock(), request.policy.lifetime):
+            return
+        event = self._event(session=self)
+        if await config.hooks.first("on_slide", event) is False:
+            return
+        try:
+            await request.policy.renew(event)
+        except StoreUnavailableError:
+            raise  # as for any rotation: fail closed, the cookie stays
+        except SessionError:
+            return
 
     async def _verify(
         self, request: RequestScope, token: str, *, from_cookie: bool, refusable: bool = True
     ) -> tuple[dict[str, Any], Any]:
         """Every check an incoming token passes: the token itself, CSRF (a cookie-borne token;
         before revocation, so a forged request changes no cookie), then revocation."""
-        config, store = self.config, request.policy.store
-        if verifies_now(config, store):
-            claims, typed = decode_now(config, token)
-        else:
-            claims, typed = await decode_token(
-                config, token, connection=request.connection, run=self._while_reading, refusable=refusable
-            )
+        config, store, lifetime = self.config, request.policy.store, request.policy.lifetime
+        try:
+            if verifies_now(config, store):
+                claims, typed = decode_now(config, token)
+            else:
+                claims, typed = await decode_token(
+                    config, token, connection=request.connection, run=self._while_reading, refusable=refusable
+                )
+        except SessionError as expired:
+            if lifetime is None or expired.code is not ErrorCode.JWT_EXPIRED:
+                raise
+            # a token whose exp was cut at the end of its login ran out with the login: say so
+            over = lifetime.refusal(config, expired.claims, config.clock())
+            if over is None:
+                raise
+            raise over from expired
+        if lifetime is not None and (over := lifetime.refusal(config, claims, config.clock())) is not None:
+            raise over  # a token issued before the policy, or under a longer one
         if from_cookie and config.name in request.policy.csrf_sessions:
             error = await request.csrf_refusal(config, claims)
             if error is not None:
@@ -237,7 +280,7 @@ class Session(SessionBase, Generic[ClaimsT]):
         """Report a refused incoming token; an expired one may then be re-issued (``on_missing``)."""
         request = self._request
         csrf = request is not None and self.config.name in request.policy.csrf_sessions
-        if self._token_from_cookie and csrf and error.code is ErrorCode.JWT_EXPIRED:
+        if self._token_from_cookie and csrf and error.code in EXPIRY_CODES:
             # an expired cookie on a forged request must not reach on_expire (which may re-issue)
             error = await cast("RequestScope", request).csrf_refusal(self.config, error.claims) or error
             self._refusal = error.code
@@ -253,7 +296,7 @@ class Session(SessionBase, Generic[ClaimsT]):
         hooks = self.config.hooks
         if error.code in _REVOKED_CODES and self._token_from_cookie and self._can_write():
             self._cookie_action = "clear"  # a revoked cookie never becomes valid again: drop it
-        if error.code is not ErrorCode.JWT_EXPIRED:
+        if error.code not in EXPIRY_CODES:
             await self._while_reading(hooks.fire("on_error", self._event(session=self, error=error)))
             return True
         if self._token_from_cookie and self.config.cookie_spec is not None and self._can_write():

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 import msgspec
 
 from litestar_jwtsession.errors import ErrorCode, SessionError, safe_text
-from litestar_jwtsession.jose.claims import validate_claims
+from litestar_jwtsession.jose.claims import is_numeric_date, validate_claims
 from litestar_jwtsession.session.claims import (
     AUTH_TIME_CLAIM,
     RESERVED_CLAIMS,
@@ -23,6 +23,7 @@ from litestar_jwtsession.session.claims import (
     mint_claims,
 )
 from litestar_jwtsession.session.events import SessionEvent, traced
+from litestar_jwtsession.session.lifetime import LIFETIME_CLAIM
 
 if TYPE_CHECKING:
     import asyncio
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from litestar_jwtsession.session.config import SessionConfig
     from litestar_jwtsession.session.events import Tracing
     from litestar_jwtsession.session.hooks import HookEvent
+    from litestar_jwtsession.session.lifetime import LifetimePolicy
     from litestar_jwtsession.session.request import RequestScope
     from litestar_jwtsession.session.store import SessionStore
 
@@ -162,8 +164,14 @@ class SessionBase:
         request = self._request
         if request is not None:  # the app's bookkeeping claims (e.g. the refresh family)
             request.policy.issuing(request.connection, config, self.data, before)
+        lifetime = self._lifetime(config)
         claims = mint_claims(config, self.data, now)
+        if lifetime is not None:  # the token carries its login's start and ends with it
+            lifetime.stamp(config, claims, _birth(before, patch, login, now))
+            self.data[LIFETIME_CLAIM] = claims[LIFETIME_CLAIM]
         try:
+            if lifetime is not None and (over := lifetime.refusal(config, claims, now)) is not None:
+                raise over  # a login past its absolute lifetime gets no new token
             # never write a token this config's own reader would refuse (issuer, audience,
             # subject, required claims, typed claims)
             validate_claims(claims, config.codec.rules, config.clock())
@@ -193,6 +201,12 @@ class SessionBase:
             self._cookie_action = "set"
         await config.hooks.fire("on_update", self._event(session=self, old_session=before))
         return self
+
+    def _lifetime(self, config: SessionConfig[Any]) -> LifetimePolicy | None:
+        """The app's lifetime policy if it bounds ``config``'s tokens (an absolute lifetime)."""
+        request = self._request
+        lifetime = None if request is None else request.policy.lifetime
+        return lifetime if lifetime is not None and lifetime.absolute_for(config) is not None else None
 
     async def clear(self) -> Self:
         """Drop the session and expire its cookie (every chunk); it stays cleared for this request.
@@ -294,6 +308,18 @@ class SessionBase:
         self.id, self.created_at, self.expires_at, self.token, self._claims = saved
         self.data.clear()  # in place: references to ``session.data`` stay valid
         self.data.update(before.data)
+
+
+def _birth(before: SessionSnapshot, patch: Mapping[str, Any], login: bool, now: float) -> float:
+    """When the login of the token being written began: now for a login (``login=True``, or a
+    session that had no token); else the start the update carries, or the session's own (its
+    ``fat``, or the issue time of a token from before the lifetime policy)."""
+    if login:
+        return now
+    for fat in (patch.get(LIFETIME_CLAIM), before.data.get(LIFETIME_CLAIM) if before.id else None):
+        if is_numeric_date(fat):
+            return fat
+    return before.created_at / 1000 if before.id is not None and before.created_at is not None else now
 
 
 def _seal_failed(config: SessionConfig[Any], exc: Exception) -> SessionError:

@@ -330,8 +330,12 @@ class Policy:
     csrf_sessions: frozenset[str] = frozenset()
     store: Any = None
     fallback: str | None = None
+    lifetime: Any = None
 
     async def refresh_fallback(self, event: Any) -> None:
+        return None
+
+    async def renew(self, event: Any) -> None:
         return None
 
 
