@@ -1,8 +1,8 @@
 """Where the test helpers find an app's sessions.
 
 The one module that reaches past the public names: where
-:class:`~litestar_jwtsession.JWTSessionPlugin` keeps its configs and its CSRF decisions, how the
-session layer mints claims, and the CSRF token formula. When those move, re-point
+:class:`~litestar_jwtsession.JWTSessionPlugin` keeps its configs, its CSRF decisions and its
+lifetime policy, how the session layer mints claims, and the CSRF token formula. When those move, re-point
 :func:`app_sessions`, :meth:`AppSessions.mint` and :meth:`AppSessions.csrf_token`, nothing else.
 """
 
@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING, Any, cast
 
 from litestar_jwtsession import JWESessionConfig, JWSSessionConfig, JWTSessionPlugin
 from litestar_jwtsession.jose import validate_claims
+from litestar_jwtsession.jose.claims import is_numeric_date
 from litestar_jwtsession.session.claims import convert_claims, mint_claims
 from litestar_jwtsession.session.csrf import csrf_token
+from litestar_jwtsession.session.lifetime import LIFETIME_CLAIM, LifetimePolicy
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -33,6 +35,7 @@ class AppSessions:
     configs: tuple[AnyConfig, ...]
     access: AnyConfig | None
     csrf_sessions: frozenset[str]
+    lifetime: LifetimePolicy | None = None
 
     def config(self, session: SessionRef) -> AnyConfig:
         """The registered config ``session`` names (default: the access session, or the only one)."""
@@ -58,11 +61,16 @@ class AppSessions:
             return [self.config(session)]
         return [config for config in self.configs if self.csrf_on(config)]
 
-    @staticmethod
-    def mint(config: AnyConfig, data: Mapping[str, Any]) -> dict[str, Any]:
+    def mint(self, config: AnyConfig, data: Mapping[str, Any]) -> dict[str, Any]:
         """The claims ``session.update(data, replace=True)`` would write now, checked as it checks
-        them (``SessionError`` when the config's own reader would refuse them)."""
-        claims = mint_claims(config, data, config.clock())
+        them (``SessionError`` when the config's own reader would refuse them); under an absolute
+        lifetime, a new login (or the one whose ``fat`` the data carries)."""
+        now = config.clock()
+        claims = mint_claims(config, data, now)
+        lifetime = self.lifetime
+        if lifetime is not None:
+            fat = data.get(LIFETIME_CLAIM)
+            lifetime.stamp(config, claims, fat if is_numeric_date(fat) else now)
         validate_claims(claims, config.codec.rules, config.clock())
         convert_claims(config, claims)
         return claims
@@ -91,4 +99,5 @@ def app_sessions(client_or_app: Any) -> AppSessions:
         configs=cast("tuple[AnyConfig, ...]", tuple(plugin.configs)),
         access=plugin.access,
         csrf_sessions=frozenset(plugin.csrf_sessions),
+        lifetime=plugin.runtime.lifetime,
     )

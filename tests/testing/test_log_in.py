@@ -8,9 +8,16 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 import pytest
+from litestar import Litestar, get
 from litestar.testing import AsyncTestClient, TestClient
 
-from litestar_jwtsession import SessionClaims
+from litestar_jwtsession import (
+    JWSSessionConfig,
+    JWTSessionPlugin,
+    SessionClaims,
+    generate_jwk,
+    requires_session,
+)
 from litestar_jwtsession.testing import (
     SessionClock,
     assert_session_cookies,
@@ -196,3 +203,23 @@ async def test_an_async_client_is_logged_in_and_follows_the_clock(session_clock:
         response = await client.get("/whoami")
         assert response.status_code == 401
         assert_session_cookies(response)  # the lapsed cookie was not sent, so nothing to clear
+
+
+def test_log_in_mints_a_login_within_the_apps_absolute_lifetime(session_clock: SessionClock) -> None:
+    """Under ``absolute_lifetime`` the token carries its login's start (``fat``) and no ``exp``
+    beyond its end, as ``update(claims, replace=True)`` would mint it."""
+    access = JWSSessionConfig(key=generate_jwk("HS256"), name="access", max_age="2h", clock=session_clock)
+
+    @get("/me", guards=[requires_session()])
+    async def me() -> str:
+        return "ok"
+
+    app = Litestar([me], plugins=[JWTSessionPlugin(access=access, absolute_lifetime="1h")])
+    with TestClient(app, base_url=BASE_URL) as http:
+        issued = log_in(http, ALICE)
+        start = int(session_clock.now)
+        assert issued.claims["fat"] == start
+        assert issued.claims["exp"] == start + 3600  # not two hours
+        assert http.get("/me").status_code == 200
+        session_clock.advance("1h")
+        assert http.get("/me").status_code == 401
