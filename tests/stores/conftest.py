@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -42,17 +43,17 @@ _SERVER_STORES: dict[str, tuple[Any, Any, Any]] = {
 }
 
 
-@pytest.fixture(params=["memory", "redis", "valkey"])
-async def store(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
+@asynccontextmanager
+async def open_store(kind: str, request: pytest.FixtureRequest) -> AsyncIterator[Any]:
     """A ``MemoryStore``, a ``RedisStore`` or a ``ValkeyStore`` (own namespace, emptied
-    afterwards) for one test."""
-    if request.param == "memory":
+    afterwards), by ``kind``."""
+    if kind == "memory":
         yield MemoryStore()
         return
     # a blocking pool: a burst of requests waits for a connection instead of failing with
     # "Too many connections" (the clients' default pool holds 100 and refuses the 101st)
-    pool_type, client_type, store_type = _SERVER_STORES[request.param]
-    pool = pool_type.from_url(request.getfixturevalue(f"{request.param}_url"), max_connections=32, timeout=20)
+    pool_type, client_type, store_type = _SERVER_STORES[kind]
+    pool = pool_type.from_url(request.getfixturevalue(f"{kind}_url"), max_connections=32, timeout=20)
     server_store = store_type(
         client_type(connection_pool=pool), namespace=f"test-{uuid.uuid4().hex}", handle_client_shutdown=True
     )
@@ -61,3 +62,20 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
             yield server_store
         finally:
             await server_store.delete_all()
+
+
+@pytest.fixture(params=["memory", "redis", "valkey"])
+async def store(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
+    """A fresh store on every backend for one test (see :func:`open_store`)."""
+    async with open_store(request.param, request) as each:
+        yield each
+
+
+@pytest.fixture(params=["no store", "memory", "redis", "valkey"])
+async def store_or_none(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
+    """``None`` (an app without a store), then a fresh store on every backend."""
+    if request.param == "no store":
+        yield None
+        return
+    async with open_store(request.param, request) as each:
+        yield each
