@@ -2,7 +2,8 @@
 
 The apps are those of :mod:`tests.stores.common` (login, logout, a guarded ``/me``) plus
 ``/refresh-info``, which reads the refresh session while the access session is valid (so a slide
-of the refresh session happens outside the refresh fallback). Time is a
+of the refresh session happens outside the refresh fallback), and ``/relogin``, a login route
+that marks its writes with ``login=True``. Time is a
 :class:`~litestar_jwtsession.testing.SessionClock` shared by every config of a test.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from litestar import Litestar, get
+from litestar import Litestar, get, post
 from litestar.di import NamedDependency
 
 from litestar_jwtsession import JWESessionConfig, JWSSessionConfig, JWTSessionPlugin, Session
@@ -44,9 +45,18 @@ async def refresh_info(refresh: NamedDependency[Session[Any]]) -> dict[str, Any]
     return {"valid": refresh.is_valid, "jti": refresh.id}
 
 
+@post("/relogin", status_code=200)
+async def relogin(access: NamedDependency[Session[Any]], refresh: NamedDependency[Session[Any]]) -> str:
+    user = {"sub": "ada", "scope": ["read"]}
+    await refresh.update(user, replace=True, login=True)
+    await access.update(user, replace=True, login=True)
+    return "welcome back"
+
+
 def lifetime_app(access: Any, refresh: Any, **plugin_kwargs: Any) -> Litestar:
     return Litestar(
-        [*ROUTES, refresh_info], plugins=[JWTSessionPlugin(access=access, refresh=refresh, **plugin_kwargs)]
+        [*ROUTES, refresh_info, relogin],
+        plugins=[JWTSessionPlugin(access=access, refresh=refresh, **plugin_kwargs)],
     )
 
 

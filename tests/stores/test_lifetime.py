@@ -226,6 +226,25 @@ async def test_without_a_store_the_idle_timeout_is_max_age() -> None:
         assert hooks.of("on_expire", "refresh") == [("on_expire", "refresh", "ERR_JWT_EXPIRED")]
 
 
+async def test_login_true_starts_a_new_login_and_other_writes_keep_its_start() -> None:
+    clock = SessionClock()
+    access, refresh = lifetime_configs(clock)
+    async with client(lifetime_app(access, refresh, absolute_lifetime="1D")) as http:
+        access_token, refresh_token = await log_in(http)
+        born = int(clock.now)
+        clock.advance("10m")
+        # the login route of tests.stores.common: update(..., replace=True) over a valid session
+        response = await call(http, "POST", "/login", access=access_token, refresh=refresh_token)
+        cookies = set_cookies(response)
+        assert access_claims(cookies["access"])["fat"] == born
+        assert refresh_claims(cookies["refresh"])["fat"] == born
+        assert refresh_claims(cookies["refresh"])["exp"] == int(clock.now) + 3600
+        response = await call(http, "POST", "/relogin", access=cookies["access"], refresh=cookies["refresh"])
+        cookies = set_cookies(response)
+        assert access_claims(cookies["access"])["fat"] == int(clock.now)  # the user proved who they are
+        assert refresh_claims(cookies["refresh"])["fat"] == int(clock.now)
+
+
 def test_the_options_take_durations_and_refuse_what_cannot_work() -> None:
     access, refresh = lifetime_configs(SessionClock())
     plugin = JWTSessionPlugin(
