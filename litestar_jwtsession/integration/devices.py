@@ -29,17 +29,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
+from litestar_jwtsession.integration import families
 from litestar_jwtsession.integration.context import request_context
 from litestar_jwtsession.integration.errors import ImproperlyConfigured
-from litestar_jwtsession.integration.families import (
-    FAMILY_CLAIM,
-    FAMILY_HANDLE_CLAIM,
-    family_handle,
-    family_lifetime,
-    family_of,
-    revoke_family,
-    store_key,
-)
 from litestar_jwtsession.integration.user_agent import describe_user_agent
 
 if TYPE_CHECKING:
@@ -146,7 +138,7 @@ class DeviceRegistry:
         self.access_name = None if access is None else access.name
         self.max_per_subject = settings.max_per_subject
         self._label = settings.label
-        self._lifetime = family_lifetime(refresh)
+        self._lifetime = families.family_lifetime(refresh)
         self._store = store
 
     def _ops(self, target: Any) -> StoreOps | None:
@@ -170,7 +162,7 @@ class DeviceRegistry:
         self._ops(target)
 
     def _index_key(self, sub: str) -> str:
-        return store_key(self._store.key_prefix, "devices", self.refresh.name, sub)
+        return families.store_key(self._store.key_prefix, "devices", self.refresh.name, sub)
 
     # -- update() of a session (through the runtime) ---------------------------------------------
 
@@ -181,18 +173,18 @@ class DeviceRegistry:
         continues the family of the session it replaces (same subject) or starts one; an access
         session written beside a valid refresh session carries that family's handle."""
         if config.name == self.refresh.name:
-            previous = None if before.id is None else family_of(before.data, before.id)
+            previous = None if before.id is None else families.family_of(before.data, before.id)
             if previous is not None and before.data.get("sub") == data.get("sub"):
-                data[FAMILY_CLAIM] = previous
+                data[families.FAMILY_CLAIM] = previous
             else:
-                data.pop(FAMILY_CLAIM, None)
+                data.pop(families.FAMILY_CLAIM, None)
         elif config.name == self.access_name and connection is not None:
-            data.pop(FAMILY_CLAIM, None)  # a refresh token's jti never reaches a readable token
+            data.pop(families.FAMILY_CLAIM, None)  # a refresh token's jti never reaches a readable token
             refresh = request_context(connection).sessions.get(self.refresh.name)
             if refresh is not None and refresh.is_valid and refresh.data.get("sub") == data.get("sub"):
-                family = family_of(refresh.data, refresh.id)
+                family = families.family_of(refresh.data, refresh.id)
                 if family is not None:
-                    data[FAMILY_HANDLE_CLAIM] = family_handle(family)
+                    data[families.FAMILY_HANDLE_CLAIM] = families.family_handle(family)
 
     async def issued(
         self, connection: Any, config: SessionConfig[Any], claims: Mapping[str, Any], before: SessionSnapshot
@@ -202,7 +194,7 @@ class DeviceRegistry:
         sub = claims.get("sub")
         if config.name != self.refresh.name or not isinstance(sub, str) or not sub:
             return
-        handle = family_handle(family_of(claims, claims["jti"]) or claims["jti"])
+        handle = families.family_handle(families.family_of(claims, claims["jti"]) or claims["jti"])
         store = self._ops(connection)
         if store is not None:
             await self._register(store, connection, sub, handle, claims["iat"])
@@ -211,7 +203,7 @@ class DeviceRegistry:
         label = await self._label_of(connection)
         change = _register(handle, iat, label, self.refresh.clock(), self._lifetime, self.max_per_subject)
         for evicted in await store.update(self._index_key(sub), change):
-            await revoke_family(store, self._store.key_prefix, self.refresh, evicted)
+            await families.revoke_family(store, self._store.key_prefix, self.refresh, evicted)
 
     async def _label_of(self, connection: Any) -> str:
         label = None
@@ -231,7 +223,7 @@ class DeviceRegistry:
         sub, jti = claims.get("sub"), str(claims.get("jti"))
         if not (isinstance(sub, str) and sub and store.atomic_update):
             return
-        handle, iat = family_handle(family_of(claims, jti) or jti), math.floor(now)
+        handle, iat = families.family_handle(families.family_of(claims, jti) or jti), math.floor(now)
         if await store.update(self._index_key(sub), _touch(handle, iat, now, self._lifetime)):
             return
         await self._register(store, connection, sub, handle, iat)
@@ -256,8 +248,8 @@ class DeviceRegistry:
         if not entries:
             return []
         prefix, name = self._store.key_prefix, self.refresh.name
-        keys = [store_key(prefix, "family", name, handle) for handle in entries]
-        keys.append(store_key(prefix, "subject", name, sub))
+        keys = [families.store_key(prefix, "family", name, handle) for handle in entries]
+        keys.append(families.store_key(prefix, "subject", name, sub))
         *revoked, not_before = await store.get_many(keys)
         cutoff = -1 if not_before is None else int(not_before)
         listed = [
@@ -293,7 +285,7 @@ class DeviceRegistry:
     async def _end(self, store: StoreOps, sub: str, handles: Iterable[str]) -> None:
         handles = tuple(handles)
         for handle in handles:  # revoked first: an unlisted family must never stay alive
-            await revoke_family(store, self._store.key_prefix, self.refresh, handle)
+            await families.revoke_family(store, self._store.key_prefix, self.refresh, handle)
         if handles:
             await store.update(self._index_key(sub), _remove(handles, self.refresh.clock(), self._lifetime))
 

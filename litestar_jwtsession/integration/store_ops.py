@@ -20,6 +20,7 @@ which the plugin answers with 503. The first failure of an outage reports one
 from __future__ import annotations
 
 import asyncio
+import importlib
 import weakref
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -53,22 +54,31 @@ _OUTAGE_ERRORS: tuple[type[BaseException], ...] = (OSError, TimeoutError)
 # A connection that failed at once (not a timeout): typically a pooled connection that a restarted
 # server closed, which the client notices only on use. One retry takes a fresh connection.
 _DROPPED_ERRORS: tuple[type[BaseException], ...] = (ConnectionError,)
-try:  # the ``redis`` extra
+
+
+def _client_errors(package: str) -> Any:
+    """The exceptions module of a store's client package (``redis``, ``valkey``: the extras of the
+    same names); ``None`` when it is not installed, and then there are no such stores either."""
+    try:
+        return importlib.import_module(f"{package}.exceptions")
+    except ImportError:  # pragma: no cover - depends on the installed extras
+        return None
+
+
+redis_errors = _client_errors("redis")
+valkey_errors = _client_errors("valkey")
+for _errors in (redis_errors, valkey_errors):
+    if _errors is not None:
+        _OUTAGE_ERRORS += (_errors.ConnectionError, _errors.TimeoutError)
+        _DROPPED_ERRORS += (_errors.ConnectionError,)
+if redis_errors is not None:
     from litestar.stores.redis import RedisStore
-    from redis import exceptions as redis_errors
-except ImportError:  # pragma: no cover - without the redis package there are no RedisStores
+else:  # pragma: no cover
     RedisStore = None  # type: ignore[assignment,misc]
-else:
-    _OUTAGE_ERRORS += (redis_errors.ConnectionError, redis_errors.TimeoutError)
-    _DROPPED_ERRORS += (redis_errors.ConnectionError,)
-try:  # the ``valkey`` extra
+if valkey_errors is not None:
     from litestar.stores.valkey import ValkeyStore
-    from valkey import exceptions as valkey_errors
-except ImportError:  # pragma: no cover - without the valkey package there are no ValkeyStores
+else:  # pragma: no cover
     ValkeyStore = None  # type: ignore[assignment,misc]
-else:
-    _OUTAGE_ERRORS += (valkey_errors.ConnectionError, valkey_errors.TimeoutError)
-    _DROPPED_ERRORS += (valkey_errors.ConnectionError,)
 
 
 class StoreOps:
