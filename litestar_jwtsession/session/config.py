@@ -48,6 +48,8 @@ class SessionConfig(Generic[ClaimsT]):
     """Fields shared by JWS and JWE sessions. Use a subclass."""
 
     kind: ClassVar[Literal["jws", "jwe"]]
+    codec_fields: ClassVar[tuple[str, ...]] = ("alg",)
+    """The fields passed on to the codec under the same names."""
     default_name: ClassVar[str]
     default_httponly: ClassVar[bool]
 
@@ -243,6 +245,13 @@ class SessionConfig(Generic[ClaimsT]):
     def _build_codec(self, rules: ClaimRules) -> JWSCodec | JWECodec:
         raise NotImplementedError
 
+    def _codec_options(self, rules: ClaimRules) -> dict[str, Any]:
+        """What the codec takes from this config: the fields it names alike
+        (``codec_fields``), the claim rules and the size limits."""
+        options: dict[str, Any] = {name: getattr(self, name) for name in self.codec_fields}
+        options.update(rules=rules, max_token_size=self.max_token_size, cache_size=self.token_cache_size)
+        return options
+
     def encode_token(self, claims: dict[str, Any]) -> str:
         """Sign (JWS) or seal (JWE) ``claims`` into a compact token; ``ERR_SESSION_SEAL_FAILED``
         when they cannot be."""
@@ -281,13 +290,7 @@ class JWSSessionConfig(SessionConfig[ClaimsT]):
         if isinstance(self.key, str):
             raise ValueError("a JWS session needs an oct JWK or a KeyPair; password strings are JWE-only")
         key = self.key_source.verify_only_key(self.alg) if self.key_source else _check_key(self.key)
-        return JWSCodec(
-            key,
-            alg=self.alg,
-            rules=rules,
-            max_token_size=self.max_token_size,
-            cache_size=self.token_cache_size,
-        )
+        return JWSCodec(key, **self._codec_options(rules))
 
     def _encode(self, claims: dict[str, Any]) -> str:
         return cast("JWSCodec", self.codec).sign(claims)
@@ -302,6 +305,14 @@ class JWESessionConfig(SessionConfig[ClaimsT]):
     """
 
     kind: ClassVar[Literal["jws", "jwe"]] = "jwe"
+    codec_fields: ClassVar[tuple[str, ...]] = (
+        "alg",
+        "enc",
+        "pbes2_iterations",
+        "pbes2_iterations_range",
+        "pbes2_workers",
+        "pbes2_queue",
+    )
     default_name: ClassVar[str] = "litestar-jwe"
     default_httponly: ClassVar[bool] = True
 
@@ -330,18 +341,7 @@ class JWESessionConfig(SessionConfig[ClaimsT]):
             raise ValueError("pbes2_iterations must be >= 1")
         key = self.key if isinstance(self.key, str) else _check_key(self.key)
         warn_about_password_key(key, name=self.name)
-        return JWECodec(
-            key,
-            alg=self.alg,
-            enc=self.enc,
-            rules=rules,
-            pbes2_iterations=self.pbes2_iterations,
-            pbes2_iterations_range=self.pbes2_iterations_range,
-            pbes2_workers=self.pbes2_workers,
-            pbes2_queue=self.pbes2_queue,
-            max_token_size=self.max_token_size,
-            cache_size=self.token_cache_size,
-        )
+        return JWECodec(key, **self._codec_options(rules))
 
     def _encode(self, claims: dict[str, Any]) -> str:
         return cast("JWECodec", self.codec).seal(claims)
