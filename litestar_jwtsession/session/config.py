@@ -359,13 +359,17 @@ def _sealing(config: SessionConfig[Any]) -> Iterator[None]:
     except SessionError as exc:
         if exc.code is not ErrorCode.TOKEN_ENCODE_FAILED:
             raise
-        raise SessionError(
-            ErrorCode.SESSION_SEAL_FAILED, f"session {config.name!r} could not be sealed: {exc.message}"
-        ) from exc
+        raise seal_failed(config, exc.message) from exc
     except Exception as exc:
-        raise SessionError(
-            ErrorCode.SESSION_SEAL_FAILED, f"session {config.name!r} could not be sealed: {safe_text(exc)}"
-        ) from exc
+        raise seal_failed(config, safe_text(exc)) from exc
+
+
+def seal_failed(config: SessionConfig[Any], reason: str) -> SessionError:
+    """``ERR_SESSION_SEAL_FAILED`` for ``config``: a token of it could not be written (``reason``
+    already escaped)."""
+    return SessionError(
+        ErrorCode.SESSION_SEAL_FAILED, f"session {config.name!r} could not be sealed: {reason}"
+    )
 
 
 def _check_key(key: Any) -> JWK | KeyPair:

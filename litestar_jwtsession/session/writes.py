@@ -22,6 +22,7 @@ from litestar_jwtsession.session.claims import (
     floor_ms,
     mint_claims,
 )
+from litestar_jwtsession.session.config import seal_failed
 from litestar_jwtsession.session.events import SessionEvent, traced
 from litestar_jwtsession.session.lifetime import LIFETIME_CLAIM
 
@@ -181,7 +182,7 @@ class SessionBase:
                 config.cookie_spec.check_fits(token)
         except Exception as exc:
             self._restore(before, saved)
-            error = exc if isinstance(exc, SessionError) else _seal_failed(config, exc)
+            error = exc if isinstance(exc, SessionError) else seal_failed(config, safe_text(exc))
             await config.hooks.fire("on_error", self._event(session=self, error=error))
             if error is exc:
                 raise
@@ -320,12 +321,6 @@ def _birth(before: SessionSnapshot, patch: Mapping[str, Any], login: bool, now: 
         if is_numeric_date(fat):
             return fat
     return before.created_at / 1000 if before.id is not None and before.created_at is not None else now
-
-
-def _seal_failed(config: SessionConfig[Any], exc: Exception) -> SessionError:
-    return SessionError(
-        ErrorCode.SESSION_SEAL_FAILED, f"session {config.name!r} could not be sealed: {safe_text(exc)}"
-    )
 
 
 def _as_mapping(update: Mapping[str, Any] | msgspec.Struct | None) -> Mapping[str, Any]:
