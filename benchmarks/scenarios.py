@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from litestar import Litestar, Request, get
 from litestar.di import NamedDependency, Provide
+from litestar.handlers import HTTPRouteHandler
 from litestar.security.jwt import JWTCookieAuth, Token
 
 from benchmarks.driver import Probe, request_once
@@ -24,6 +25,7 @@ from litestar_jwtsession import (
     generate_jwk,
     requires_scopes,
     requires_session,
+    use_jwe_session,
     use_jws_session,
 )
 
@@ -114,17 +116,25 @@ def _ours(alg: str, *, cache: bool = True) -> Probe:
     async def plain() -> str:
         return "ok"
 
-    @get("/login")
-    async def login(request: Request[Any, Any, Any]) -> str:
-        from litestar_jwtsession import use_jws_session
-
-        session = await use_jws_session(request, access)
-        await session.update(CLAIMS)
-        return str(session.token)
+    login = _login_route(access)
 
     app = Litestar([route, plain, login], plugins=[JWTSessionPlugin(access=access)], openapi_config=None)
     token = asyncio.run(_fetch_text(Probe(app, "/login")))
     return Probe(app, "/guarded", headers=[("cookie", f"access={token}")])
+
+
+def _login_route(config: JWSSessionConfig[Any] | JWESessionConfig[Any]) -> HTTPRouteHandler:
+    """``GET /login``: writes ``CLAIMS`` into ``config``'s session and answers its token."""
+
+    use = use_jwe_session if isinstance(config, JWESessionConfig) else use_jws_session
+
+    @get("/login")
+    async def login(request: Request[Any, Any, Any]) -> str:
+        session = await use(request, config)  # type: ignore[arg-type]
+        await session.update(CLAIMS)
+        return str(session.token)
+
+    return login
 
 
 async def _fetch_text(probe: Probe) -> str:
@@ -166,11 +176,7 @@ def _handler_shapes(alg: str) -> dict[str, Probe]:
         session = await use_jws_session(request, access)
         return str(session.data["sub"])
 
-    @get("/login")
-    async def login(request: Request[Any, Any, Any]) -> str:
-        session = await use_jws_session(request, access)
-        await session.update(CLAIMS)
-        return str(session.token)
+    login = _login_route(access)
 
     routes = [guard_only, reads_auth, injected, functional, login]
     app = Litestar(routes, plugins=[JWTSessionPlugin(access=access)], openapi_config=None)
@@ -198,13 +204,7 @@ def _refresh_path() -> Probe:
     refresh = JWESessionConfig(key=generate_jwk("A256KW"), name="refresh", max_age="7D")
     route = get("/guarded", guards=[requires_scopes("read")])(_handler)
 
-    @get("/login")
-    async def login(request: Request[Any, Any, Any]) -> str:
-        from litestar_jwtsession import use_jwe_session
-
-        session = await use_jwe_session(request, refresh)
-        await session.update(CLAIMS)
-        return str(session.token)
+    login = _login_route(refresh)
 
     app = Litestar(
         [route, login], plugins=[JWTSessionPlugin(access=access, refresh=refresh)], openapi_config=None
@@ -298,11 +298,7 @@ def _otel_probe(telemetry: Any, *, cache: bool) -> Probe:
     async def reads_auth(request: Request[Any, Any, Any]) -> str:
         return str(request.auth["sub"])
 
-    @get("/login")
-    async def login(request: Request[Any, Any, Any]) -> str:
-        session = await use_jws_session(request, access)
-        await session.update(CLAIMS)
-        return str(session.token)
+    login = _login_route(access)
 
     plugin = JWTSessionPlugin(access=access, telemetry=telemetry)
     app = Litestar([reads_auth, login], plugins=[plugin], openapi_config=None)
