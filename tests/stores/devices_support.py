@@ -33,6 +33,8 @@ async def device_login(
     access: NamedDependency[Session[Any]],
     refresh: NamedDependency[Session[Any]],
 ) -> str:
+    """``/login`` with the refresh session written first, so the access session carries the new
+    device's ``fid`` (``common.login`` writes the access session first)."""
     user = {"sub": request.query_params.get("user", "ada"), "scope": ["read"]}
     await refresh.update(user, replace=True)
     await access.update(user, replace=True)
