@@ -143,6 +143,12 @@ class SessionGuard:
             claims if retrieve_user is None else await _retrieve_user(retrieve_user, connection, claims)
         )
 
+    def check(self, runtime: SessionRuntime) -> None:
+        """Resolve this guard's session on ``runtime`` (the plugin does it for every guarded route
+        as the app is built): a guard naming no registered session, or a fresh-login guard on
+        claims without ``auth_time``, raises :class:`ImproperlyConfigured` then, not on a request."""
+        self._resolve(runtime)
+
     def _resolve(self, runtime: SessionRuntime) -> SessionConfig[Any]:
         config = runtime.config_for(self.session)
         if self.max_age is not None and not _carries_auth_time(config.claims):

@@ -31,7 +31,6 @@ from litestar.openapi.spec import (
     SecurityScheme,
 )
 
-from litestar_jwtsession.integration.errors import ImproperlyConfigured
 from litestar_jwtsession.integration.guards import SessionGuard
 
 if TYPE_CHECKING:
@@ -142,10 +141,7 @@ def _guarded_sessions(runtime: SessionRuntime, guards: list[SessionGuard]) -> _S
     its ``any_of`` guards (one of each set is required)."""
     per_session: _Sessions = {}
     for guard in guards:
-        try:
-            config = runtime.config_for(guard.session)
-        except ImproperlyConfigured:
-            continue  # refused with a clear error when the route is called
+        config = runtime.config_for(guard.session)  # (the plugin checked every guard before)
         _, required, alternatives = per_session.setdefault(config.name, (config, set(), []))
         if guard.any_of:
             alternatives.append(guard.scopes)

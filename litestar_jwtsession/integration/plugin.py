@@ -26,7 +26,7 @@ from litestar_jwtsession.integration.context import (
     request_context,
 )
 from litestar_jwtsession.integration.errors import ImproperlyConfigured
-from litestar_jwtsession.integration.guards import SKIP_GUARD_OPT_KEY
+from litestar_jwtsession.integration.guards import SKIP_GUARD_OPT_KEY, SessionGuard
 from litestar_jwtsession.integration.openapi import document_route_handler, security_schemes
 from litestar_jwtsession.integration.runtime import build_runtime
 from litestar_jwtsession.integration.send_hook import session_send_hook
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from litestar import Litestar
     from litestar.config.app import AppConfig
     from litestar.connection import ASGIConnection
+    from litestar.handlers.base import BaseRouteHandler
     from litestar.routes import BaseRoute
     from litestar.stores.base import Store
 
@@ -287,9 +288,31 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin, CLIPluginProtocol):
             handlers = [route.route_handler] if hasattr(route, "route_handler") else []
         for handler in handlers:
             mark_route(handler, self.runtime, self.runtime.exclude_opt_key)
-            if not isinstance(handler, HTTPRouteHandler) or handler.opt.get(SKIP_GUARD_OPT_KEY):
+            if handler.opt.get(SKIP_GUARD_OPT_KEY):
                 continue
-            document_route_handler(self.runtime, handler)
+            self._check_guards(route.path, handler)
+            if isinstance(handler, HTTPRouteHandler):
+                document_route_handler(self.runtime, handler)
+
+    def _check_guards(self, path: str, handler: BaseRouteHandler) -> None:
+        """Fail as the app is built, not on a request, when a session guard of ``handler`` cannot
+        work: its session is not registered, its claims lack ``auth_time`` for a fresh-login
+        check, or the route is opted out of sessions."""
+        guards = [guard for guard in handler.resolve_guards() if isinstance(guard, SessionGuard)]
+        if not guards:
+            return
+        where = f"route {path!r} ({handler.handler_name})"
+        if handler.opt.get(SCOPE_KEY) is None:
+            raise ImproperlyConfigured(
+                f"{where} has a session guard but is opted out of sessions "
+                f"({self.runtime.exclude_opt_key!r} in its opt); opt out of the guard with "
+                f"{SKIP_GUARD_OPT_KEY!r} too, or not at all"
+            )
+        for guard in guards:
+            try:
+                guard.check(self.runtime)
+            except ImproperlyConfigured as exc:
+                raise ImproperlyConfigured(f"{where}: {exc.detail}") from exc
 
 
 def _provider(config: SessionConfig[Any]) -> Any:

@@ -336,14 +336,38 @@ def test_guards_name_any_session_by_name_or_config() -> None:
         assert client.get("/refresh-only", headers={"x-refresh-session": refresh_token}).status_code == 200
 
 
-def test_unknown_session_name_is_a_server_error() -> None:
+def test_unknown_session_name_fails_when_the_app_is_built() -> None:
     @get("/x", guards=[requires_session("nope")])
     async def handler() -> str:
         return "x"
 
-    app = Litestar([handler], plugins=[JWTSessionPlugin(access=access_config())])
+    with pytest.raises(ConfigurationError, match=r"route '/x' \(handler\): no session named 'nope'"):
+        Litestar([handler], plugins=[JWTSessionPlugin(access=access_config())])
+
+
+def test_a_guard_without_an_access_session_fails_when_the_app_is_built() -> None:
+    refresh_only = JWESessionConfig(key=generate_jwk("A256KW"), name="refresh")
+
+    @get("/x", guards=[requires_session()])
+    async def handler() -> str:
+        return "x"
+
+    with pytest.raises(ConfigurationError, match=r"route '/x' \(handler\): session guards need"):
+        Litestar([handler], plugins=[JWTSessionPlugin(refresh=refresh_only)])
+
+
+def test_a_session_guard_on_a_route_opted_out_of_sessions_fails_when_the_app_is_built() -> None:
+    @get("/health", opt={"skip_jwt_session": True})
+    async def health() -> str:
+        return "ok"
+
+    with pytest.raises(ConfigurationError, match=r"route '/health' \(health\) has a session guard but is"):
+        Litestar([health], guards=[requires_session()], plugins=[JWTSessionPlugin(access=access_config())])
+    # opted out of the guard too: served, without sessions
+    health.opt["skip_session_guard"] = True
+    app = Litestar([health], guards=[requires_session()], plugins=[JWTSessionPlugin(access=access_config())])
     with client_for(app) as client:
-        assert client.get("/x").status_code == 500
+        assert client.get("/health").text == "ok"
 
 
 # --------------------------------------------------------------------------- CORS and opting out
