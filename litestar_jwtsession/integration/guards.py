@@ -65,7 +65,8 @@ _AUTOMATIC_OPTIONS_CODE = next(
 )
 
 
-def _is_automatic_options(route_handler: BaseRouteHandler) -> bool:
+def is_automatic_options(route_handler: BaseRouteHandler) -> bool:
+    """Whether ``route_handler`` is the ``OPTIONS`` handler Litestar adds to a route."""
     code = getattr(route_handler.fn, "__code__", None)
     return code is not None and code is _AUTOMATIC_OPTIONS_CODE
 
@@ -113,7 +114,7 @@ class SessionGuard:
         self, connection: ASGIConnection[Any, Any, Any, Any], route_handler: BaseRouteHandler
     ) -> None:
         if route_handler.opt.get(SKIP_GUARD_OPT_KEY) or (
-            connection.scope.get("method") == "OPTIONS" and _is_automatic_options(route_handler)
+            connection.scope.get("method") == "OPTIONS" and is_automatic_options(route_handler)
         ):
             # opted out; or Litestar's own OPTIONS answer, which serves no data (a browser's CORS
             # preflight, which carries no credentials, is answered by the CORS middleware first)

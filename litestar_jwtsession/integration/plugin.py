@@ -26,7 +26,7 @@ from litestar_jwtsession.integration.context import (
     request_context,
 )
 from litestar_jwtsession.integration.errors import ImproperlyConfigured
-from litestar_jwtsession.integration.guards import SKIP_GUARD_OPT_KEY, SessionGuard
+from litestar_jwtsession.integration.guards import SKIP_GUARD_OPT_KEY, SessionGuard, is_automatic_options
 from litestar_jwtsession.integration.openapi import document_route_handler, security_schemes
 from litestar_jwtsession.integration.runtime import build_runtime
 from litestar_jwtsession.integration.send_hook import session_send_hook
@@ -297,7 +297,10 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin, CLIPluginProtocol):
     def _check_guards(self, path: str, handler: BaseRouteHandler) -> None:
         """Fail as the app is built, not on a request, when a session guard of ``handler`` cannot
         work: its session is not registered, its claims lack ``auth_time`` for a fresh-login
-        check, or the route is opted out of sessions."""
+        check, or the route is opted out of sessions. Litestar's own ``OPTIONS`` handler is left
+        out, as the guards let it through (it takes only the ``opt`` of the route's layers)."""
+        if is_automatic_options(handler):
+            return
         guards = [guard for guard in handler.resolve_guards() if isinstance(guard, SessionGuard)]
         if not guards:
             return

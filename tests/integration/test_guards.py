@@ -21,6 +21,7 @@ from litestar_jwtsession import (
     Session,
     SessionGuard,
     generate_jwk,
+    jwks_route,
     requires_scopes,
     requires_session,
     session_scopes,
@@ -368,6 +369,38 @@ def test_a_session_guard_on_a_route_opted_out_of_sessions_fails_when_the_app_is_
     app = Litestar([health], guards=[requires_session()], plugins=[JWTSessionPlugin(access=access_config())])
     with client_for(app) as client:
         assert client.get("/health").text == "ok"
+
+
+@pytest.mark.parametrize("layer", ["router", "controller"])
+def test_a_layer_opted_out_of_sessions_whose_handlers_skip_the_guard_builds(layer: str) -> None:
+    """Litestar's own OPTIONS handler takes only the opt of the route's layers (the guard lets it
+    through): it does not make the app-level guard a configuration error."""
+    opt = {"skip_jwt_session": True}
+
+    @get("/pub", opt={"skip_session_guard": True})
+    async def pub() -> str:
+        return "ok"
+
+    class Public(Controller):
+        path = "/p"
+
+        @get("/pub", opt={"skip_session_guard": True})
+        async def pub(self) -> str:
+            return "ok"
+
+    Public.opt = opt
+    public = Router("/p", route_handlers=[pub, jwks_route(keys=generate_jwk("ES256"))], opt=opt)
+    app = Litestar(
+        [public if layer == "router" else Public],
+        guards=[requires_session()],
+        plugins=[JWTSessionPlugin(access=access_config())],
+    )
+    with client_for(app) as client:
+        assert client.get("/p/pub").text == "ok"
+        assert client.options("/p/pub").status_code == 204
+        if layer == "router":
+            assert client.get("/p/.well-known/jwks.json").status_code == 200
+            assert client.options("/p/.well-known/jwks.json").status_code == 204
 
 
 # --------------------------------------------------------------------------- CORS and opting out
