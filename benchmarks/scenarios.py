@@ -188,9 +188,9 @@ def _handler_shapes(alg: str) -> dict[str, Probe]:
     }
 
 
-# The same handler shapes served by the least code that can serve them (benchmarks/bound.py): what
-# no implementation of the library can beat, since the framework's guard, dependency and hook
-# cost what they cost. The ratios of the shapes are printed beside the bound's.
+# The same handler shapes served by the least code that serves them in this design (a guard, an
+# async dependency, a before-send hook: benchmarks/bound.py). The framework's machinery costs
+# what it costs, so our ratios are printed beside the bound's: how near the goals this design gets.
 BOUND_SCENARIOS = {
     "guard only HS256": "/guard-only",
     "request.auth HS256": "/auth",
