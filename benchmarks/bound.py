@@ -32,6 +32,7 @@ from litestar.exceptions import NotAuthorizedException
 
 from benchmarks.driver import Probe
 from litestar_jwtsession import JWSSessionConfig, generate_jwk
+from litestar_jwtsession.session.claims import RESERVED_CLAIMS
 from litestar_jwtsession.session.cookies import parse_cookie_value
 
 if TYPE_CHECKING:
@@ -41,7 +42,6 @@ __all__ = ("bound_shapes",)
 
 SHAPE_PATHS = ("/guard-only", "/auth", "/injected", "/functional")
 _KEY = "bound_session"
-_RESERVED = ("jti", "iat", "exp")
 
 
 class _BoundSession:
@@ -55,7 +55,7 @@ class _BoundSession:
         exp = claims.get("exp")
         self.expires_at = None if exp is None else exp * 1000
         data = dict(claims)
-        for name in _RESERVED:
+        for name in RESERVED_CLAIMS:
             data.pop(name, None)
         self.data = data
         self.token = token
@@ -105,10 +105,6 @@ def _bound_app(config: JWSSessionConfig[Any]) -> Litestar:
         scope[_KEY] = _BoundRequest(connection, token, claims)
         scope["auth"] = scope["user"] = dict(claims)
 
-    async def provide_session(request: Request[Any, Any, Any]) -> _BoundSession:
-        state: _BoundRequest = request.scope[_KEY]  # type: ignore[literal-required]
-        return state.session_of()
-
     async def before_send(message: Message, scope: Scope) -> None:
         kind = message["type"]
         if kind == "http.response.start":
@@ -121,6 +117,7 @@ def _bound_app(config: JWSSessionConfig[Any]) -> Litestar:
                 state.connection = None
 
     async def use_session(request: Request[Any, Any, Any]) -> _BoundSession:
+        """The session: the provider of the injected shape, called by the functional one."""
         state: _BoundRequest = request.scope[_KEY]  # type: ignore[literal-required]
         return state.session_of()
 
@@ -132,7 +129,7 @@ def _bound_app(config: JWSSessionConfig[Any]) -> Litestar:
     async def reads_auth(request: Request[Any, Any, Any]) -> str:
         return str(request.auth["sub"])
 
-    @get("/injected", guards=[guard], dependencies={"access": Provide(provide_session)})
+    @get("/injected", guards=[guard], dependencies={"access": Provide(use_session)})
     async def injected(access: NamedDependency[_BoundSession]) -> str:
         return str(access.data["sub"])
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from litestar import Litestar
 
-__all__ = ("Probe", "check", "fastest_batches", "request_once")
+__all__ = ("Probe", "check", "fastest_batches", "fetch", "request_once")
 
 
 @dataclass
@@ -66,6 +66,25 @@ async def request_once(probe: Probe) -> tuple[int, list[tuple[bytes, bytes]]]:
     scope["state"] = {}
     await probe.app(scope, receive, send)  # type: ignore[arg-type]
     return status, headers
+
+
+async def fetch(probe: Probe) -> tuple[int, bytes]:
+    """Send ``probe`` once (untimed): its status and body."""
+    status = 0
+    chunks: list[bytes] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": probe.body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    await probe.app({**probe.scope, "state": {}}, receive, send)  # type: ignore[arg-type]
+    return status, b"".join(chunks)
 
 
 async def check(probe: Probe) -> None:

@@ -9,35 +9,15 @@ import pytest
 from litestar import Request, get
 
 from benchmarks.bound import SHAPE_PATHS, bound_shapes
-from benchmarks.driver import Probe, request_once
+from benchmarks.driver import Probe, fetch, request_once
 from benchmarks.scenarios import CLAIMS, _handler_shapes
-
-
-async def _body(probe: Probe) -> tuple[int, bytes]:
-    chunks: list[bytes] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    status = 0
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-        elif message["type"] == "http.response.body":
-            chunks.append(message.get("body", b""))
-
-    scope = {**probe.scope, "state": {}}
-    await probe.app(scope, receive, send)  # type: ignore[arg-type]
-    return status, b"".join(chunks)
 
 
 @pytest.mark.parametrize("path", SHAPE_PATHS)
 def test_the_bound_serves_each_shape_from_the_session(path: str) -> None:
     probe = bound_shapes(CLAIMS)[path]
     for _ in range(3):  # the first request verifies the token, the next ones take the cache
-        status, body = asyncio.run(_body(probe))
+        status, body = asyncio.run(fetch(probe))
         assert status == 200
         assert body == (b"ok" if path == "/guard-only" else b"user-1")
 
@@ -52,7 +32,7 @@ def test_the_bound_refuses_a_request_without_the_cookie(path: str) -> None:
 @pytest.mark.parametrize("path", SHAPE_PATHS)
 def test_our_shapes_read_the_same_session(path: str) -> None:
     probe = _handler_shapes("HS256")[path]  # (logs in with asyncio.run: a sync test)
-    status, body = asyncio.run(_body(probe))
+    status, body = asyncio.run(fetch(probe))
     assert status == 200
     assert body == (b"ok" if path == "/guard-only" else b"user-1")
 
@@ -78,5 +58,5 @@ def test_the_bound_gives_request_auth_a_top_level_of_its_own() -> None:
         return str(session.data["sub"])
 
     probe.app.register(mutate)
-    status, body = asyncio.run(_body(Probe(probe.app, "/mutate", headers=probe.headers)))
+    status, body = asyncio.run(fetch(Probe(probe.app, "/mutate", headers=probe.headers)))
     assert (status, body) == (200, b"user-1")
