@@ -44,6 +44,7 @@ __all__ = (
     "requires_fresh_login",
     "requires_scopes",
     "requires_session",
+    "session_guards",
     "session_scopes",
 )
 
@@ -69,6 +70,11 @@ def is_automatic_options(route_handler: BaseRouteHandler) -> bool:
     """Whether ``route_handler`` is the ``OPTIONS`` handler Litestar adds to a route."""
     code = getattr(route_handler.fn, "__code__", None)
     return code is not None and code is _AUTOMATIC_OPTIONS_CODE
+
+
+def session_guards(route_handler: BaseRouteHandler) -> list[SessionGuard]:
+    """The session guards of ``route_handler``, from every layer."""
+    return [guard for guard in route_handler.resolve_guards() if isinstance(guard, SessionGuard)]
 
 
 _SCOPE_COLLECTIONS = (list, tuple, set, frozenset)

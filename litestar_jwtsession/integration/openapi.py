@@ -31,14 +31,13 @@ from litestar.openapi.spec import (
     SecurityScheme,
 )
 
-from litestar_jwtsession.integration.guards import SessionGuard
-
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from litestar.handlers import HTTPRouteHandler
     from litestar.openapi.spec import Reference, SecurityRequirement
 
+    from litestar_jwtsession.integration.guards import SessionGuard
     from litestar_jwtsession.integration.runtime import SessionRuntime
 
 
@@ -112,12 +111,13 @@ def _refresh_behind(runtime: SessionRuntime, config: _Config) -> _Config | None:
     return runtime.refresh if runtime.fallback == config.name else None
 
 
-def document_route_handler(runtime: SessionRuntime, handler: HTTPRouteHandler) -> None:
-    """Document the session guards of ``handler`` (``runtime``: the app's sessions).
+def document_route_handler(
+    runtime: SessionRuntime, handler: HTTPRouteHandler, guards: list[SessionGuard]
+) -> None:
+    """Document ``guards``, the session guards of ``handler`` (``runtime``: the app's sessions).
 
     Safe to call again for the same handler (mounted on several paths): nothing is added twice.
     """
-    guards = [guard for guard in handler.resolve_guards() if isinstance(guard, SessionGuard)]
     sessions = _guarded_sessions(runtime, guards)
     existing = list(handler.security or ())
     missing = [item for item in _requirements(sessions) if item not in existing]

@@ -26,7 +26,12 @@ from litestar_jwtsession.integration.context import (
     request_context,
 )
 from litestar_jwtsession.integration.errors import ImproperlyConfigured
-from litestar_jwtsession.integration.guards import SKIP_GUARD_OPT_KEY, SessionGuard, is_automatic_options
+from litestar_jwtsession.integration.guards import (
+    SKIP_GUARD_OPT_KEY,
+    SessionGuard,
+    is_automatic_options,
+    session_guards,
+)
 from litestar_jwtsession.integration.openapi import document_route_handler, security_schemes
 from litestar_jwtsession.integration.runtime import build_runtime
 from litestar_jwtsession.integration.send_hook import session_send_hook
@@ -290,19 +295,17 @@ class JWTSessionPlugin(InitPlugin, ReceiveRoutePlugin, CLIPluginProtocol):
             mark_route(handler, self.runtime, self.runtime.exclude_opt_key)
             if handler.opt.get(SKIP_GUARD_OPT_KEY):
                 continue
-            self._check_guards(route.path, handler)
+            guards = session_guards(handler)
+            self._check_guards(route.path, handler, guards)
             if isinstance(handler, HTTPRouteHandler):
-                document_route_handler(self.runtime, handler)
+                document_route_handler(self.runtime, handler, guards)
 
-    def _check_guards(self, path: str, handler: BaseRouteHandler) -> None:
+    def _check_guards(self, path: str, handler: BaseRouteHandler, guards: list[SessionGuard]) -> None:
         """Fail as the app is built, not on a request, when a session guard of ``handler`` cannot
         work: its session is not registered, its claims lack ``auth_time`` for a fresh-login
         check, or the route is opted out of sessions. Litestar's own ``OPTIONS`` handler is left
         out, as the guards let it through (it takes only the ``opt`` of the route's layers)."""
-        if is_automatic_options(handler):
-            return
-        guards = [guard for guard in handler.resolve_guards() if isinstance(guard, SessionGuard)]
-        if not guards:
+        if not guards or is_automatic_options(handler):
             return
         where = f"route {path!r} ({handler.handler_name})"
         if handler.opt.get(SCOPE_KEY) is None:
