@@ -403,17 +403,22 @@ def test_composition_with_requires_scopes(
     assert response.headers["www-authenticate"] == step_up()
 
 
-def test_guards_of_several_layers_each_apply(clock: SessionClock) -> None:
-    access, _ = configs(clock)
+def _two_layers(access: JWSSessionConfig[Any]) -> Litestar:
+    """``GET /r/strict``: a 1-minute fresh-login guard on the handler, a 10-minute one on its router."""
 
     @get("/strict", guards=[requires_fresh_login("1m")])
     async def strict() -> str:
         return "strict"
 
-    app = Litestar(
+    return Litestar(
         [Router("/r", route_handlers=[strict], guards=[requires_fresh_login("10m")])],
         plugins=[JWTSessionPlugin(access=access)],
     )
+
+
+def test_guards_of_several_layers_each_apply(clock: SessionClock) -> None:
+    access, _ = configs(clock)
+    app = _two_layers(access)
     with TestClient(app, base_url=BASE_URL) as client:
         log_in(client, {"sub": "ada", "auth_time": int(clock.now) - 500})
         response = client.get("/r/strict")  # within the router's 10m, not the handler's 1m
@@ -542,15 +547,7 @@ def test_openapi_documents_the_step_up_challenge(client: Any) -> None:
 
 def test_openapi_names_the_strictest_max_age(clock: SessionClock) -> None:
     access, _ = configs(clock)
-
-    @get("/strict", guards=[requires_fresh_login("1m")])
-    async def strict() -> str:
-        return "strict"
-
-    app = Litestar(
-        [Router("/r", route_handlers=[strict], guards=[requires_fresh_login("10m")])],
-        plugins=[JWTSessionPlugin(access=access)],
-    )
+    app = _two_layers(access)
     with TestClient(app, base_url=BASE_URL) as client:
         operation = client.get("/schema/openapi.json").json()["paths"]["/r/strict"]["get"]
     assert 'max_age="60"' in operation["responses"]["401"]["headers"]["WWW-Authenticate"]["description"]
