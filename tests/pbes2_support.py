@@ -7,12 +7,13 @@ import asyncio
 import os
 import sys
 import threading
+from collections.abc import Callable
 
 import pytest
 
 from litestar_jwtsession.jose.registries import _PBES2Algorithm
 
-__all__ = ("Derivations", "derivations")
+__all__ = ("Derivations", "derivations", "until")
 
 
 class Derivations:
@@ -51,3 +52,12 @@ def derivations(monkeypatch: pytest.MonkeyPatch) -> Derivations:
 
     monkeypatch.setattr(_PBES2Algorithm, "compute_derived_key", counting)
     return record
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Yield to the loop until ``condition()`` holds (the pool's threads report back through it)."""
+    for _ in range(2000):
+        if condition():
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError("condition never held")

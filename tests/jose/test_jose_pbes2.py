@@ -19,7 +19,7 @@ from joserfc.util import urlsafe_b64encode
 
 from litestar_jwtsession.jose import ErrorCode, JWECodec, SessionError
 from litestar_jwtsession.jose.pbes2 import KEK_CACHE, WORKER_NICENESS, DerivationPool
-from tests.pbes2_support import Derivations
+from tests.pbes2_support import Derivations, until
 
 PASSWORD = "correct horse battery staple"
 FAST = 1000
@@ -35,15 +35,6 @@ def _foreign(codec: JWECodec, **extra: Any) -> str:
 def _forged(codec: JWECodec) -> str:
     """A token with the configured count and a fresh random ``p2s``: its key unwraps nothing."""
     return with_header(codec.seal(claims()), p2s=urlsafe_b64encode(secrets.token_bytes(16)).decode())
-
-
-async def _until(condition: Any) -> None:
-    """Yield to the loop until ``condition()`` holds (the pool's threads report back through it)."""
-    for _ in range(2000):
-        if condition():
-            return
-        await asyncio.sleep(0.005)
-    raise AssertionError("condition never held")
 
 
 # --------------------------------------------------------------------------- off the loop
@@ -102,7 +93,7 @@ async def test_a_reader_arriving_just_after_the_derivation_reuses_it(derivations
     derivations.calls.clear()
     derivations.gate.clear()
     first = asyncio.ensure_future(codec.decode_async(token, now=NOW))
-    await _until(lambda: codec.derivations.pending == 1)
+    await until(lambda: codec.derivations.pending == 1)
     (derivation,) = codec.derivations._pending.values()
     derivations.gate.set()
     derivation.future.result(10)  # done, and the first reader has not resumed yet (no await since)
@@ -152,7 +143,7 @@ async def test_past_workers_and_queue_a_new_derivation_is_refused(derivations: D
     derivations.calls.clear()
     derivations.gate.clear()  # derivations start, and hold, until the gate opens
     held = [asyncio.ensure_future(codec.decode_async(token, now=NOW)) for token in forged[:2]]
-    await _until(lambda: codec.derivations.pending == 2)  # one running, one waiting
+    await until(lambda: codec.derivations.pending == 2)  # one running, one waiting
 
     with pytest.raises(SessionError) as caught:
         await codec.decode_async(forged[2], now=NOW)
@@ -185,7 +176,7 @@ async def test_trusted_reads_wait_instead_of_being_refused(derivations: Derivati
     genuine, forged = _foreign(codec), _forged(codec)
     derivations.gate.clear()
     held = asyncio.ensure_future(codec.decode_async(forged, now=NOW))
-    await _until(lambda: codec.derivations.pending == 1)
+    await until(lambda: codec.derivations.pending == 1)
     trusted = asyncio.ensure_future(codec.decode_async(genuine, now=NOW, refusable=False))
     await asyncio.sleep(0.05)
     assert not trusted.done()
@@ -201,7 +192,7 @@ async def test_a_cancelled_reader_does_not_cancel_a_shared_derivation(derivation
     derivations.calls.clear()
     derivations.gate.clear()
     first = asyncio.ensure_future(codec.decode_async(token, now=NOW))
-    await _until(lambda: codec.derivations.pending == 1)
+    await until(lambda: codec.derivations.pending == 1)
     second = asyncio.ensure_future(codec.decode_async(token, now=NOW))
     await asyncio.sleep(0)
     first.cancel()  # e.g. the client went away

@@ -32,7 +32,7 @@ from litestar_jwtsession import (
     unseal_jwe_session,
 )
 from tests.helpers import assert_cleared, forge_jwe, parse_set_cookie
-from tests.pbes2_support import Derivations
+from tests.pbes2_support import Derivations, until
 
 PASSWORD = "correct horse battery staple"
 FAST = 1000  # the flood's shape does not depend on the count; tests stay quick
@@ -93,14 +93,6 @@ def _set_cookies(response: httpx.Response) -> dict[str, str]:
     return {parse_set_cookie(line)[0]: line for line in response.headers.get_list("set-cookie")}
 
 
-async def _until(condition: Any) -> None:
-    for _ in range(2000):
-        if condition():
-            return
-        await asyncio.sleep(0.005)
-    raise AssertionError("condition never held")
-
-
 async def test_forged_and_genuine_refresh_cookies_are_derived_off_the_event_loop(
     derivations: Derivations,
 ) -> None:
@@ -124,7 +116,7 @@ async def test_a_busy_pool_refuses_a_new_refresh_token_without_logging_the_user_
     async with _client(app) as client:
         derivations.gate.clear()
         flood = [asyncio.ensure_future(_get(client, _forged())) for _ in range(2)]
-        await _until(lambda: refresh.codec.derivations.pending == 2)  # one deriving, one waiting
+        await until(lambda: refresh.codec.derivations.pending == 2)  # one deriving, one waiting
 
         refused = await _get(client, genuine)
         assert refused.status_code == 401
